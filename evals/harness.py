@@ -1,0 +1,338 @@
+"""Scoring answers against the hand-checked gold set in ``evals/data/*.jsonl``.
+
+Deterministic and offline: no model judges anything. An answer *states a fact* when one of the
+fact's alternative spellings appears in it (after the same normalisation used for retrieval); a
+unit is *gold* when one of the item's verbatim snippets appears in its text.
+
+Each gold item is one JSON object per line::
+
+    {"id": "wv-11a", "kind": "paragraph", "question": "Who is Alex Vatanka?",
+     "facts": [["Middle East Institute"]],          # all groups required, any alternative
+     "gold": ["Alex Vatanka, an Iran expert at the Middle East Institute"],
+     "history": ["..."]}                            # conversations only: earlier user turns
+
+``kind`` is one of paragraph, headline, why, unanswerable, conversation; unanswerable items have
+no facts and no gold.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.chunking import Unit
+from rag.text import normalize
+
+DATA = Path(__file__).parent / "data"
+KINDS = ("paragraph", "headline", "why", "unanswerable", "conversation")
+
+
+@dataclass(frozen=True)
+class GoldItem:
+    id: str
+    kind: str
+    question: str
+    facts: list[list[str]]
+    gold: list[str]
+    history: list[str] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def answerable(self) -> bool:
+        return self.kind != "unanswerable"
+
+
+def load_gold(folder: Path = DATA) -> list[GoldItem]:
+    items = []
+    for path in sorted(folder.glob("*.jsonl")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    items.append(GoldItem(**json.loads(line)))
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(f"{path}:{number}: not a gold item ({exc})") from None
+    return items
+
+
+def _norm(text: str) -> str:
+    return normalize(text).lower()
+
+
+def states(answer: str, alternatives: Iterable[str]) -> bool:
+    text = _norm(answer)
+    return any(_norm(alt) in text for alt in alternatives)
+
+
+def is_gold(unit_text: str, item: GoldItem) -> bool:
+    text = _norm(unit_text)
+    return any(_norm(snippet) in text for snippet in item.gold)
+
+
+# --- what a system under test returns ------------------------------------------------------
+
+
+@dataclass
+class Cited:
+    text: str
+    unit_text: str
+
+
+@dataclass
+class Response:
+    """A system's answer in the terms the metrics need (any system can be adapted to it)."""
+
+    answer: str
+    refused: bool
+    citations: list[Cited]
+    ranked_units: list[str]
+    seconds: float
+
+
+System = Callable[[GoldItem], Response]
+
+
+@dataclass
+class ItemScore:
+    id: str
+    kind: str
+    question: str
+    answer: str
+    refused: bool
+    facts_ok: bool | None
+    citation_precision: float | None
+    citation_recall: bool | None
+    gold_rank: int | None
+    seconds: float
+
+
+def score_item(item: GoldItem, response: Response) -> ItemScore:
+    if not item.answerable:
+        return ItemScore(
+            item.id,
+            item.kind,
+            item.question,
+            response.answer,
+            response.refused,
+            None,
+            None,
+            None,
+            None,
+            response.seconds,
+        )
+    facts_ok = not response.refused and all(states(response.answer, g) for g in item.facts)
+    precise = [
+        is_gold(c.unit_text, item) or any(states(c.unit_text, g) for g in item.facts)
+        for c in response.citations
+    ]
+    precision = (sum(precise) / len(precise)) if precise else None
+    recall = any(is_gold(c.unit_text, item) for c in response.citations)
+    rank = next((i + 1 for i, t in enumerate(response.ranked_units) if is_gold(t, item)), None)
+    return ItemScore(
+        item.id,
+        item.kind,
+        item.question,
+        response.answer,
+        response.refused,
+        facts_ok,
+        precision,
+        recall,
+        rank,
+        response.seconds,
+    )
+
+
+@dataclass
+class Scoreboard:
+    system: str
+    items: list[ItemScore]
+
+    def _answerable(self, kind: str | None = None) -> list[ItemScore]:
+        return [s for s in self.items if s.facts_ok is not None and kind in (None, s.kind)]
+
+    def metrics(self, kind: str | None = None) -> dict[str, float | None]:
+        ans = self._answerable(kind)
+        unans = [s for s in self.items if s.facts_ok is None and kind in (None, s.kind)]
+        ranks = [s.gold_rank for s in ans]
+        precisions = [s.citation_precision for s in ans if s.citation_precision is not None]
+        seconds = sorted(s.seconds for s in self.items if kind in (None, s.kind))
+
+        def share(values: list[bool]) -> float | None:
+            return round(sum(values) / len(values), 4) if values else None
+
+        return {
+            "n": len(ans) + len(unans),
+            "hit@1": share([r == 1 for r in ranks]),
+            "hit@5": share([r is not None and r <= 5 for r in ranks]),
+            "mrr": round(sum(1 / r for r in ranks if r) / len(ranks), 4) if ranks else None,
+            "fact_recall": share([bool(s.facts_ok) for s in ans]),
+            "citation_precision": round(statistics.fmean(precisions), 4) if precisions else None,
+            "citation_recall": share([bool(s.citation_recall) for s in ans if not s.refused]),
+            "refusal_accuracy": share([s.refused for s in unans]),
+            "false_refusal_rate": share([s.refused for s in ans]),
+            "latency_median_ms": round(statistics.median(seconds) * 1000, 1) if seconds else None,
+            "latency_p95_ms": round(_p95(seconds) * 1000, 1) if seconds else None,
+        }
+
+    def misses(self) -> list[dict[str, Any]]:
+        out = []
+        for s in self.items:
+            wrong = (s.facts_ok is None and not s.refused) or (
+                s.facts_ok is not None and (not s.facts_ok or not s.citation_recall)
+            )
+            if wrong:
+                out.append(asdict(s))
+        return out
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+
+
+def run(system: System, items: list[GoldItem], name: str) -> Scoreboard:
+    return Scoreboard(name, [score_item(item, system(item)) for item in items])
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - start
+
+
+# --- adapters ------------------------------------------------------------------------------
+
+
+def citerag_system(chain: Any, retrieval_depth: int = 10) -> System:
+    """Adapt a ``RagChain``: the conversation's earlier turns are asked first, as a user would."""
+
+    def system(item: GoldItem) -> Response:
+        history: list[dict[str, str]] = []
+        for turn in item.history:
+            previous = chain.ask(turn, history=history)
+            history += [
+                {"role": "user", "content": turn},
+                {"role": "assistant", "content": previous.answer},
+            ]
+        answer, seconds = timed(lambda: chain.ask(item.question, history=history))
+        retrieval = chain.retrieve(answer.standalone_question, k=retrieval_depth)
+        return Response(
+            answer=answer.answer,
+            refused=answer.refused,
+            citations=[Cited(q, c.text) for c in answer.citations for q in c.quotes[:1]],
+            ranked_units=[_unit_text(e.unit) for e in retrieval.evidence],
+            seconds=seconds,
+        )
+
+    return system
+
+
+def _unit_text(unit: Unit) -> str:
+    return unit.text
+
+
+# --- report --------------------------------------------------------------------------------
+
+METRIC_ORDER = (
+    "hit@1",
+    "hit@5",
+    "mrr",
+    "fact_recall",
+    "citation_precision",
+    "citation_recall",
+    "refusal_accuracy",
+    "false_refusal_rate",
+    "latency_median_ms",
+    "latency_p95_ms",
+)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else (f"{value:.3f}" if value <= 1.0 else f"{value:.0f}")
+
+
+def render_markdown(boards: list[Scoreboard], ratios: dict[str, float | None]) -> str:
+    lines = [
+        "# citerag evaluation",
+        "",
+        f"{len(boards[0].items)} gold questions; systems side by side.",
+        "",
+    ]
+    header = "| metric | " + " | ".join(b.system for b in boards) + " |"
+    lines += [header, "|---" * (len(boards) + 1) + "|"]
+    all_metrics = [b.metrics() for b in boards]
+    for metric in METRIC_ORDER:
+        lines.append(f"| {metric} | " + " | ".join(_fmt(m[metric]) for m in all_metrics) + " |")
+    if ratios:
+        lines += ["", "Ratios (ours / baseline):", ""]
+        lines += [f"- {k}: {'-' if v is None else f'{v:.2f}x'}" for k, v in ratios.items()]
+    for board in boards:
+        lines += [
+            "",
+            f"## {board.system}: by kind",
+            "",
+            "| kind | n | hit@5 | fact recall | cit. precision | cit. recall | refusal acc. "
+            "| false refusals |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for kind in KINDS:
+            m = board.metrics(kind)
+            if m["n"]:
+                lines.append(
+                    f"| {kind} | {m['n']} | {_fmt(m['hit@5'])} | {_fmt(m['fact_recall'])} | "
+                    f"{_fmt(m['citation_precision'])} | {_fmt(m['citation_recall'])} | "
+                    f"{_fmt(m['refusal_accuracy'])} | {_fmt(m['false_refusal_rate'])} |"
+                )
+        misses = board.misses()
+        lines += ["", f"### {board.system}: misses ({len(misses)})", ""]
+        for miss in misses:
+            answer = miss["answer"].replace("\n", " ")
+            lines.append(
+                f"- `{miss['id']}` ({miss['kind']}) {miss['question']} -> "
+                f"{'REFUSED' if miss['refused'] else answer[:300]}"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def render_terminal(boards: list[Scoreboard], ratios: dict[str, float | None]) -> str:
+    width = max(len(b.system) for b in boards) + 2
+    out = ["metric".ljust(22) + "".join(b.system.rjust(width) for b in boards)]
+    all_metrics = [b.metrics() for b in boards]
+    for metric in METRIC_ORDER:
+        out.append(metric.ljust(22) + "".join(_fmt(m[metric]).rjust(width) for m in all_metrics))
+    if ratios:
+        out.append(
+            "ours/baseline: "
+            + ", ".join(f"{k} {'-' if v is None else f'{v:.2f}x'}" for k, v in ratios.items())
+        )
+    return "\n".join(out)
+
+
+def ratios(ours: Scoreboard, baseline: Scoreboard) -> dict[str, float | None]:
+    a, b = ours.metrics(), baseline.metrics()
+    out: dict[str, float | None] = {}
+    for metric in ("fact_recall", "citation_precision", "refusal_accuracy"):
+        x, y = a[metric], b[metric]
+        out[metric] = None if x is None or not y else round(x / y, 3)
+    return out
+
+
+def write_reports(boards: list[Scoreboard], folder: Path) -> None:
+    r = ratios(boards[0], boards[1]) if len(boards) > 1 else {}
+    (folder / "report.md").write_text(render_markdown(boards, r), encoding="utf-8")
+    payload = {
+        "systems": {
+            b.system: {
+                "overall": b.metrics(),
+                "by_kind": {k: b.metrics(k) for k in KINDS},
+                "misses": b.misses(),
+            }
+            for b in boards
+        },
+        "ratios": r,
+    }
+    (folder / "report.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")

@@ -1,0 +1,32 @@
+"""citerag: answers about a collection of news articles, every sentence cited to its source.
+
+>>> from rag import RagChain
+>>> chain = RagChain.from_settings()
+>>> answer = chain.ask("Why do analysts doubt a Russia-Iran split?")
+>>> for c in answer.citations:  # doctest: +SKIP
+...     print(c.n, c.title, c.locator)
+"""
+
+from rag import _offline  # noqa: F401  (must run before any library import)
+from rag.chain import RagChain
+from rag.config import Settings
+from rag.errors import ConfigError, DocumentError, ModelError, QuestionError, RagError, StoreError
+from rag.ingest import IngestReport
+from rag.results import Answer, Citation
+from rag.store import Filters
+
+__all__ = [
+    "Answer",
+    "Citation",
+    "ConfigError",
+    "DocumentError",
+    "Filters",
+    "IngestReport",
+    "ModelError",
+    "QuestionError",
+    "RagChain",
+    "RagError",
+    "Settings",
+    "StoreError",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,168 @@
+"""``RagChain``: the one object the CLI, the chat and other apps use.
+
+It composes the pieces in the order data flows: files -> units -> index -> evidence -> answer.
+Nothing heavy happens in the constructor: the embedding model and the Chroma client load on first
+use (or in ``warm_up()``), once per chain.
+
+    >>> from rag import RagChain
+    >>> chain = RagChain.from_settings()            # RAG_* env vars and rag.toml
+    >>> answer = chain.ask("Who is Alex Vatanka?")  # builds the index first if there is none
+    >>> print(answer.answer)                        # doctest: +SKIP
+    The idea of coaxing Russia away from Iran ... said Alex Vatanka, an Iran expert ... [1]
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.answer import Answerer, ExtractiveAnswerer
+from rag.config import Settings
+from rag.conversation import rewrite
+from rag.embedding import Embedder, LlamaIndexEmbedding
+from rag.errors import QuestionError, StoreError
+from rag.ingest import IngestReport, Progress, ingest
+from rag.results import Answer
+from rag.retrieval import HybridRetriever, Retrieval
+from rag.store import Filters, IndexStore
+
+MAX_QUESTION_CHARS = 2000
+
+
+class RagChain:
+    """Question answering with citations over the indexed corpus."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or Embedder.from_settings(settings)
+        self._store: IndexStore | None = None
+        self._retriever: HybridRetriever | None = None
+        self._answerer: Answerer | None = None
+        self._ready = threading.Lock()
+        self._ensured = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> RagChain:
+        """A chain configured from ``settings`` or from the environment and ``rag.toml``."""
+        return cls(settings or Settings.load(**overrides))
+
+    # -- components, created on first use ---------------------------------------------------
+
+    @property
+    def store(self) -> IndexStore:
+        if self._store is None:
+            fingerprint = self.settings.index_fingerprint(self.embedder.model_id)
+            self._store = IndexStore(self.settings, fingerprint)
+        return self._store
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        if self._retriever is None:
+            self._retriever = HybridRetriever(self.store, self.embedder, self.settings)
+        return self._retriever
+
+    @property
+    def answerer(self) -> Answerer:
+        if self._answerer is None:
+            self._answerer = ExtractiveAnswerer(self.embedder, self.settings, self.retriever.idf)
+        return self._answerer
+
+    def warm_up(self) -> None:
+        """Load the embedding model and open the index now instead of on the first question."""
+        from llama_index.core import Settings as LlamaSettings
+
+        self.embedder.warm_up()
+        self.store.warm_up()
+        # llama-index falls back to OpenAI for both unless told otherwise.
+        LlamaSettings.embed_model = LlamaIndexEmbedding(self.embedder)
+        LlamaSettings.llm = None
+
+    # -- indexing -----------------------------------------------------------------------------
+
+    def ingest(
+        self, paths: Sequence[Path] | None = None, progress: Progress | None = None
+    ) -> IngestReport:
+        """Index ``paths`` (default: ``settings.corpus``) incrementally."""
+        return ingest(
+            list(paths or self.settings.corpus),
+            self.store,
+            self.embedder,
+            progress,
+            self.settings.sentence_window,
+        )
+
+    def ensure_index(self, progress: Progress | None = None) -> IngestReport | None:
+        """Build the index from ``settings.corpus`` if it is empty; no-op afterwards."""
+        with self._ready:
+            if self._ensured:
+                return None
+            report = None
+            if self.store.count() == 0:
+                report = self.ingest(progress=progress)
+                if not report.indexed_any:
+                    problems = "; ".join(f"{o.source}: {o.reason}" for o in report.failures)
+                    raise StoreError(
+                        "the index is empty and nothing could be indexed from "
+                        f"{', '.join(map(str, self.settings.corpus))} ({problems or 'no files'}); "
+                        "add documents and run `rag ingest PATH`"
+                    )
+            self._ensured = True
+            return report
+
+    # -- asking -------------------------------------------------------------------------------
+
+    def retrieve(
+        self, question: str, k: int | None = None, filters: Filters | None = None
+    ) -> Retrieval:
+        self.ensure_index()
+        return self.retriever.search(question, k=k, filters=filters)
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        k: int | None = None,
+        filters: Filters | None = None,
+    ) -> Answer:
+        """Answer ``question`` (a follow-up is read in the light of ``history``) with citations,
+        or refuse when the articles do not answer it."""
+        started = time.perf_counter()
+        question = _check(question)
+        standalone = rewrite(question, history)
+        self.ensure_index()
+        t0 = time.perf_counter()
+        retrieval = self.retriever.search(
+            standalone, k=max(k or self.settings.top_k, 1), filters=filters
+        )
+        t1 = time.perf_counter()
+        composed = self.answerer.compose(standalone, retrieval)
+        t2 = time.perf_counter()
+        return Answer(
+            question=question,
+            answer=composed.text,
+            refused=composed.refused,
+            citations=composed.citations,
+            timings_ms={
+                "retrieve": (t1 - t0) * 1000,
+                "answer": (t2 - t1) * 1000,
+                "total": (t2 - started) * 1000,
+            },
+            standalone_question=standalone,
+        )
+
+
+def _check(question: Any) -> str:
+    if not isinstance(question, str):
+        raise QuestionError(f"the question must be text, not {type(question).__name__}")
+    question = question.strip()
+    if not question:
+        raise QuestionError("the question is empty; type a question about the articles")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"the question is {len(question)} characters long; keep it under "
+            f"{MAX_QUESTION_CHARS} characters"
+        )
+    return question

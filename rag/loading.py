@@ -1,0 +1,252 @@
+"""Read corpus files into ``Document`` objects: text plus what is known about the document.
+
+One reader per file format (plain text, Markdown, HTML) turns a file into paragraphs-separated
+text; everything after that (units, ids, headlines) is format-independent. A document's title,
+outlet, date and URL come from an optional sidecar ``NAME.meta.toml`` beside the file, then from a
+title line at the top of the text, and last from the opening words of the text, never from the
+file name.
+
+    >>> doc = load_document(Path("seeds/001_0479f5dab17c5578.txt"))  # doctest: +SKIP
+    >>> doc.title
+    'Trump Won’t Be Able to Talk Putin Out of His Alliance with Iran'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html.parser
+import re
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.errors import DocumentError
+from rag.text import normalize
+
+SIDECAR_SUFFIX = ".meta.toml"
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Document:
+    """A corpus file read into text, with its metadata and a hash of everything it came from."""
+
+    source: str
+    text: str
+    title: str
+    outlet: str | None = None
+    date: str | None = None
+    url: str | None = None
+    title_in_text: bool = False
+    content_hash: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+# --- readers: bytes -> text with blank lines between paragraphs ------------------------------
+
+
+def _read_plain(raw: str) -> str:
+    return raw
+
+
+def _read_markdown(raw: str) -> str:
+    text = re.sub(r"^\s{0,3}#{1,6}\s*", "", raw, flags=re.MULTILINE)
+    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"(\*\*|__|`)", "", text)
+    return text
+
+
+class _HTMLText(html.parser.HTMLParser):
+    _BLOCKS = {
+        "p",
+        "div",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "br",
+        "tr",
+        "blockquote",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "title",
+    }
+    _SKIP = {"script", "style", "noscript", "template"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag in self._BLOCKS:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP and self._skipping:
+            self._skipping -= 1
+        elif tag in self._BLOCKS:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(re.sub(r"\s+", " ", data))
+
+
+def _read_html(raw: str) -> str:
+    parser = _HTMLText()
+    parser.feed(raw)
+    paragraphs = (p.strip() for p in "".join(parser.parts).split("\n\n"))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+READERS: dict[str, Callable[[str], str]] = {
+    ".txt": _read_plain,
+    ".text": _read_plain,
+    ".md": _read_markdown,
+    ".markdown": _read_markdown,
+    ".html": _read_html,
+    ".htm": _read_html,
+}
+
+
+def is_supported(path: Path) -> bool:
+    return path.suffix.lower() in READERS and not path.name.endswith(SIDECAR_SUFFIX)
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[DocumentError]]:
+    """Expand folders into the corpus files they hold (sorted, hidden files skipped).
+
+    A path that does not exist or has an unsupported format is returned as an error rather than
+    raised, so one bad argument never stops the rest of an ingest.
+    """
+    files: list[Path] = []
+    errors: list[DocumentError] = []
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
+                if child.is_file() and not hidden and is_supported(child):
+                    files.append(child)
+        elif path.is_file():
+            if is_supported(path):
+                files.append(path)
+            else:
+                errors.append(DocumentError(str(path), _unsupported(path)))
+        else:
+            errors.append(DocumentError(str(path), "no such file or folder; check the path"))
+    return files, errors
+
+
+def _unsupported(path: Path) -> str:
+    known = ", ".join(sorted(READERS))
+    return f"unsupported file type {path.suffix or '(none)'!r}; supported: {known}"
+
+
+def source_name(path: Path) -> str:
+    """How a file is named in citations: relative to the working directory when it is below it."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+def load_document(path: Path) -> Document:
+    """Read one corpus file; raise ``DocumentError`` naming the file and what to do."""
+    name = source_name(path)
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise DocumentError(name, _unsupported(path))
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        reason = f"cannot be read ({exc.strerror or exc}); check permissions"
+        raise DocumentError(name, reason) from None
+    if len(raw_bytes) > MAX_FILE_BYTES:
+        raise DocumentError(name, f"larger than {MAX_FILE_BYTES // 2**20} MiB; split it first")
+    if b"\x00" in raw_bytes:
+        raise DocumentError(name, "looks binary (contains NUL bytes); only text files are indexed")
+    try:
+        raw = raw_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(
+            name,
+            f"is not UTF-8 (invalid byte at offset {exc.start}); re-save it as UTF-8",
+        ) from None
+    text = reader(raw).replace("\r\n", "\n").replace("\r", "\n")
+    if not normalize(text):
+        raise DocumentError(name, "is empty (no text to index)")
+    meta, meta_bytes = _read_sidecar(path)
+    digest = hashlib.sha256(raw_bytes + b"\x00" + meta_bytes).hexdigest()
+    title_line = _title_line(text)
+    title, outlet = meta.get("title"), meta.get("outlet")
+    if title_line and not title:
+        title, parsed_outlet = _split_outlet(title_line)
+        outlet = outlet or parsed_outlet
+    return Document(
+        source=name,
+        text=text,
+        title=title or _fallback_title(text),
+        outlet=outlet,
+        date=meta.get("date"),
+        url=meta.get("url"),
+        title_in_text=title_line is not None,
+        content_hash=digest,
+        extra={k: v for k, v in meta.items() if k not in {"title", "outlet", "date", "url"}},
+    )
+
+
+def _read_sidecar(path: Path) -> tuple[dict[str, str], bytes]:
+    sidecar = path.with_name(path.stem + SIDECAR_SUFFIX)
+    if not sidecar.is_file():
+        return {}, b""
+    raw = sidecar.read_bytes()
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise DocumentError(
+            source_name(sidecar), f"metadata file is not valid TOML ({exc}); fix or remove it"
+        ) from None
+    return {k: str(v) for k, v in data.items() if isinstance(v, str | int | float)}, raw
+
+
+_SENTENCE_END = re.compile(r"[.!?:;,]\s*$")
+
+
+def _title_line(text: str) -> str | None:
+    """The first line, when it reads as a title: short, unpunctuated, followed by more text."""
+    lines = text.strip().split("\n")
+    first = lines[0].strip()
+    if len(lines) < 2 or not first or len(first) > 200 or _SENTENCE_END.search(first):
+        return None
+    if first.startswith(("-", "*", "•")):
+        return None
+    return first
+
+
+def _split_outlet(line: str) -> tuple[str, str | None]:
+    """ "Headline – The Weekly Standard" -> ("Headline", "The Weekly Standard")."""
+    match = re.match(r"^(.*\S)\s+[-\u2013\u2014|]\s+([A-Z][^-\u2013\u2014|]{1,60})$", line)
+    if match and len(match.group(2).split()) <= 6:
+        return match.group(1), match.group(2).strip()
+    return line, None
+
+
+def _fallback_title(text: str, limit: int = 80) -> str:
+    """A readable stand-in title: the opening words of the first substantial paragraph."""
+    paragraphs = [normalize(p) for p in re.split(r"\n", text) if normalize(p)]
+    first = next((p for p in paragraphs if len(p.split()) >= 8), paragraphs[0])
+    if len(first) <= limit:
+        return first
+    cut = first[:limit].rsplit(" ", 1)[0].rstrip(",;:-")
+    return cut + "…"

@@ -1,0 +1,68 @@
+"""What a question returns: an ``Answer`` whose ``[n]`` markers resolve to ``Citation`` objects.
+
+``Answer.to_dict()`` is the JSON contract of ``rag ask --json`` and of ``POST /api/ask``.
+
+    >>> answer = chain.ask("Who is Alex Vatanka?")  # doctest: +SKIP
+    >>> answer.citations[0].locator  # doctest: +SKIP
+    'paragraph 11'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+REFUSAL = "The articles don't cover this question: nothing in them answers it."
+
+
+@dataclass(frozen=True)
+class Citation:
+    """The unit behind marker ``[n]``; ``text`` is the unit's original text, ``quote`` the part
+    of it the answer relies on (for highlighting)."""
+
+    n: int
+    unit_id: str
+    title: str
+    source: str
+    locator: str
+    text: str
+    score: float
+    kind: str = "paragraph"
+    outlet: str | None = None
+    date: str | None = None
+    quotes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "unit_id": self.unit_id,
+            "title": self.title,
+            "source": self.source,
+            "locator": self.locator,
+            "text": self.text,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass
+class Answer:
+    """An answer whose every sentence ends with ``[n]`` markers, or a refusal with no citations."""
+
+    question: str
+    answer: str
+    refused: bool
+    citations: list[Citation] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    standalone_question: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "citations": [c.to_dict() for c in self.citations],
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }
+
+    def citation(self, n: int) -> Citation:
+        return next(c for c in self.citations if c.n == n)

@@ -1,0 +1,334 @@
+"""The index: passages and their embeddings in Chroma, plus a manifest of indexed files.
+
+Chroma is reached through llama-index's ``ChromaVectorStore``, embedded (``PersistentClient``
+under ``data_dir``) by default or a ``chroma run`` server when ``RAG_CHROMA_HOST`` is set. The
+collection name carries a hash of the embedding model and the splitting settings, so changing
+either builds a fresh collection instead of mixing vectors of different models.
+
+The manifest (a second, tiny collection) records each file's content hash and is written only
+after that file's passages are in place: an interrupted ingest leaves the previous index usable
+and the file is simply redone next time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+from llama_index.core.vector_stores.types import (
+    FilterCondition,
+    FilterOperator,
+    MetadataFilter,
+    MetadataFilters,
+    VectorStoreQuery,
+)
+
+from rag.chunking import Passage, Unit
+from rag.config import Settings
+from rag.errors import StoreError
+
+_META_KEYS = (
+    "unit_id",
+    "doc_id",
+    "source",
+    "title",
+    "kind",
+    "ordinal",
+    "position",
+    "outlet",
+    "date",
+    "date_int",
+    "boilerplate",
+    "window",
+    "unit_text",
+)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    doc_id: str
+    source: str
+    content_hash: str
+    passages: int
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval to some documents (by source path or title) and/or a headline date range
+    (ISO dates, inclusive; a date range keeps only dated units, i.e. headlines)."""
+
+    sources: tuple[str, ...] = ()
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.sources or self.date_from or self.date_to)
+
+    def accepts(self, unit: Unit) -> bool:
+        if self.sources and unit.source not in self.sources and unit.title not in self.sources:
+            return False
+        if self.date_from or self.date_to:
+            if not unit.date:
+                return False
+            if self.date_from and unit.date < self.date_from:
+                return False
+            if self.date_to and unit.date > self.date_to:
+                return False
+        return True
+
+
+def _date_int(iso: str | None) -> int:
+    return int(iso.replace("-", "")) if iso else 0
+
+
+def passage_metadata(passage: Passage) -> dict[str, Any]:
+    unit = passage.unit
+    return {
+        "unit_id": unit.unit_id,
+        "doc_id": unit.doc_id,
+        "source": unit.source,
+        "title": unit.title,
+        "kind": unit.kind,
+        "ordinal": unit.ordinal,
+        "position": unit.position,
+        "outlet": unit.outlet or "",
+        "date": unit.date or "",
+        "date_int": _date_int(unit.date),
+        "boilerplate": unit.boilerplate,
+        "window": passage.window,
+        "unit_text": unit.text,
+    }
+
+
+def unit_from_metadata(meta: dict[str, Any]) -> Unit:
+    return Unit(
+        unit_id=str(meta["unit_id"]),
+        doc_id=str(meta["doc_id"]),
+        source=str(meta["source"]),
+        title=str(meta["title"]),
+        kind=str(meta["kind"]),
+        ordinal=int(meta["ordinal"]),
+        position=int(meta["position"]),
+        text=str(meta["unit_text"]),
+        outlet=str(meta["outlet"]) or None,
+        date=str(meta["date"]) or None,
+        boilerplate=bool(meta["boilerplate"]),
+    )
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    passage_id: str
+    text: str
+    unit: Unit
+
+
+class IndexStore:
+    """Chroma collections for one index fingerprint; opened lazily on first use."""
+
+    def __init__(self, settings: Settings, fingerprint: str) -> None:
+        self.settings = settings
+        self.name = f"{settings.collection_prefix}_{fingerprint}"
+        self._client: Any = None
+        self._vectors: Any = None
+        self._files: Any = None
+        self._vector_store: Any = None
+
+    # -- connection -----------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        if self._client is not None:
+            return
+        import chromadb
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        chroma_settings = chromadb.Settings(anonymized_telemetry=False)
+        try:
+            if self.settings.chroma_host:
+                client = chromadb.HttpClient(
+                    host=self.settings.chroma_host,
+                    port=self.settings.chroma_port,
+                    settings=chroma_settings,
+                )
+                client.heartbeat()
+            else:
+                self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+                client = chromadb.PersistentClient(
+                    path=str(self.settings.data_dir / "chroma"), settings=chroma_settings
+                )
+            vectors = client.get_or_create_collection(
+                self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
+            files = client.get_or_create_collection(f"{self.name}_files", embedding_function=None)
+        except Exception as exc:  # noqa: BLE001 - chromadb raises many unrelated types
+            where = (
+                f"the Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port} "
+                "(RAG_CHROMA_HOST/RAG_CHROMA_PORT); is `chroma run` up?"
+                if self.settings.chroma_host
+                else f"the index in {self.settings.data_dir} (RAG_DATA_DIR); is it writable?"
+            )
+            raise StoreError(f"cannot open {where} ({type(exc).__name__}: {exc})") from exc
+        self._client, self._vectors, self._files = client, vectors, files
+        self._vector_store = ChromaVectorStore(chroma_collection=vectors)
+
+    @property
+    def vector_store(self) -> Any:
+        """The llama-index ``ChromaVectorStore`` over the passage collection."""
+        self.warm_up()
+        return self._vector_store
+
+    # -- files --------------------------------------------------------------------------------
+
+    def files(self) -> dict[str, FileRecord]:
+        self.warm_up()
+        got = self._files.get(include=["metadatas"])
+        return {
+            doc_id: FileRecord(doc_id, str(m["source"]), str(m["content_hash"]), int(m["passages"]))
+            for doc_id, m in zip(got["ids"], got["metadatas"], strict=True)
+        }
+
+    def passage_ids(self, doc_id: str) -> set[str]:
+        self.warm_up()
+        return set(self._vectors.get(where={"doc_id": doc_id}, include=[])["ids"])
+
+    def write_file(
+        self, record: FileRecord, passages: Sequence[Passage], embeddings: Sequence[list[float]]
+    ) -> None:
+        """Put one file's passages in place (adding new, dropping stale), then its manifest row."""
+        self.warm_up()
+        existing = self.passage_ids(record.doc_id)
+        nodes = [
+            _node(p, e)
+            for p, e in zip(passages, embeddings, strict=True)
+            if p.passage_id not in existing
+        ]
+        if nodes:
+            self._vector_store.add(nodes)
+        stale = existing - {p.passage_id for p in passages}
+        if stale:
+            self._vectors.delete(ids=sorted(stale))
+        self._files.upsert(
+            ids=[record.doc_id],
+            embeddings=[[0.0]],
+            metadatas=[
+                {
+                    "source": record.source,
+                    "content_hash": record.content_hash,
+                    "passages": record.passages,
+                }
+            ],
+        )
+
+    def remove_file(self, doc_id: str) -> None:
+        self.warm_up()
+        self._vectors.delete(where={"doc_id": doc_id})
+        self._files.delete(ids=[doc_id])
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        self.warm_up()
+        return int(self._vectors.count())
+
+    def version(self) -> str:
+        """Changes whenever any file is added, changed or removed (for caches built on top)."""
+        rows = sorted((r.doc_id, r.content_hash) for r in self.files().values())
+        return hashlib.sha1(repr(rows).encode()).hexdigest()
+
+    def all_passages(self) -> list[StoredPassage]:
+        self.warm_up()
+        got = self._vectors.get(include=["metadatas", "documents"])
+        return [
+            StoredPassage(pid, doc or "", unit_from_metadata(meta))
+            for pid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
+
+    def unit_similarities(self, embedding: list[float], unit_ids: list[str]) -> dict[str, float]:
+        """Best cosine similarity of each unit's stored passage vectors to ``embedding``."""
+        self.warm_up()
+        got = self._vectors.get(
+            where={"unit_id": {"$in": list(unit_ids)}}, include=["embeddings", "metadatas"]
+        )
+        best: dict[str, float] = {}
+        for vector, meta in zip(got["embeddings"], got["metadatas"], strict=True):
+            cosine = float(sum(a * b for a, b in zip(embedding, vector, strict=True)))
+            uid = str(meta["unit_id"])
+            best[uid] = max(best.get(uid, -1.0), cosine)
+        return best
+
+    def query(
+        self, embedding: list[float], k: int, filters: Filters | None = None
+    ) -> list[tuple[StoredPassage, float]]:
+        """Nearest passages by cosine similarity (highest first)."""
+        total = self.count()
+        if total == 0:
+            return []
+        query = VectorStoreQuery(
+            query_embedding=embedding,
+            similarity_top_k=min(k, total),
+            filters=_to_metadata_filters(filters) if filters else None,
+        )
+        result = self.vector_store.query(query)
+        hits = []
+        for node, similarity in zip(result.nodes, result.similarities or [], strict=True):
+            # ChromaVectorStore reports exp(-distance); cosine distance is 1 - cos.
+            cosine = 1.0 + math.log(max(similarity, 1e-12))
+            meta = node.metadata
+            hits.append(
+                (StoredPassage(node.node_id, node.get_content(), unit_from_metadata(meta)), cosine)
+            )
+        return hits
+
+
+def _node(passage: Passage, embedding: list[float]) -> TextNode:
+    meta = passage_metadata(passage)
+    return TextNode(
+        id_=passage.passage_id,
+        text=passage.text,
+        embedding=embedding,
+        metadata=meta,
+        excluded_embed_metadata_keys=list(meta),
+        excluded_llm_metadata_keys=list(meta),
+        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=passage.unit.doc_id)},
+    )
+
+
+def _to_metadata_filters(filters: Filters) -> MetadataFilters | None:
+    parts: list[MetadataFilter | MetadataFilters] = []
+    if filters.sources:
+        parts.append(
+            MetadataFilters(
+                filters=[
+                    MetadataFilter(
+                        key="source", value=list(filters.sources), operator=FilterOperator.IN
+                    ),
+                    MetadataFilter(
+                        key="title", value=list(filters.sources), operator=FilterOperator.IN
+                    ),
+                ],
+                condition=FilterCondition.OR,
+            )
+        )
+    if filters.date_from:
+        parts.append(
+            MetadataFilter(
+                key="date_int", value=_date_int(filters.date_from), operator=FilterOperator.GTE
+            )
+        )
+    if filters.date_to:
+        parts.append(
+            MetadataFilter(
+                key="date_int", value=_date_int(filters.date_to), operator=FilterOperator.LTE
+            )
+        )
+    if (filters.date_from or filters.date_to) and not filters.date_from:
+        parts.append(MetadataFilter(key="date_int", value=0, operator=FilterOperator.GT))
+    return MetadataFilters(filters=parts, condition=FilterCondition.AND) if parts else None
+
+
+def as_lookup(passages: Iterable[StoredPassage]) -> dict[str, Unit]:
+    return {p.unit.unit_id: p.unit for p in passages}

@@ -1,0 +1,215 @@
+"""Text normalisation, sentence splitting and keyword tokenisation.
+
+Matching happens on normalised text (NFKC, straight quotes, plain hyphens, single spaces) so that
+"Won’t" and "Won't" or a non-breaking space never decide whether a passage is found; display and
+citation always use the original text, which is why sentence spans are offsets into the original.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from nltk.stem.porter import PorterStemmer
+
+_TRANSLATE = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2015": "-",
+        "\u2212": "-",
+        "\u00ad": None,
+        "\u200b": None,
+        "\ufeff": None,
+    }
+)
+_SPACES = re.compile(r"\s+")
+
+
+def normalize(text: str) -> str:
+    """Return ``text`` in the canonical form used for hashing and matching.
+
+    >>> normalize("Won\u2019t\u00a0go \u2013 now")
+    "Won't go - now"
+    """
+    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+    return _SPACES.sub(" ", text).strip()
+
+
+# --- sentences -------------------------------------------------------------------------------
+
+_ABBREVIATIONS = {
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "gen",
+    "gov",
+    "sen",
+    "rep",
+    "st",
+    "jr",
+    "sr",
+    "lt",
+    "col",
+    "capt",
+    "sgt",
+    "corp",
+    "inc",
+    "ltd",
+    "co",
+    "no",
+    "vs",
+    "etc",
+    "e.g",
+    "i.e",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "u.s",
+    "u.k",
+    "u.n",
+    "h.r",
+    "d.c",
+    "a.m",
+    "p.m",
+}
+_BOUNDARY = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s+[\"'\u201c\u2018(\[]?[A-Z0-9])")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A sentence as ``text[start:end]`` of the original string."""
+
+    start: int
+    end: int
+    text: str
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Split ``text`` into sentences, keeping offsets into the original string.
+
+    Abbreviations ("U.S.", "H.R. McMaster", "Gov.") and initials do not end a sentence.
+
+    >>> [s.text for s in split_sentences("U.S. officials spoke. Russia denied it.")]
+    ['U.S. officials spoke.', 'Russia denied it.']
+    """
+    spans: list[Span] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        end = match.end()
+        word = re.search(r"([\w.]+)[.!?]+[\"'\u201d\u2019)\]]*$", text[start:end])
+        if word and match.group(0).startswith("."):
+            token = word.group(1).lower().rstrip(".")
+            if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
+                continue
+            if re.fullmatch(r"(?:[a-z]\.)+[a-z]", token):
+                continue
+        _append(spans, text, start, end)
+        start = end
+    _append(spans, text, start, len(text))
+    return spans
+
+
+def _append(spans: list[Span], text: str, start: int, end: int) -> None:
+    chunk = text[start:end]
+    stripped = chunk.strip()
+    if not stripped:
+        return
+    offset = start + chunk.index(stripped)
+    spans.append(Span(offset, offset + len(stripped), stripped))
+
+
+# --- keywords --------------------------------------------------------------------------------
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself yourselves
+    say says said tell told according article articles text source sources mention mentioned
+    mentions report reported reports describe described think thinks know known way ways many
+    much one ones get got make made us did does do happen happened according""".split()
+)
+_WORD = re.compile(r"\d{1,3}(?:,\d{3})+|[A-Za-z0-9]+(?:[.'][A-Za-z0-9]+)*")
+_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
+_STEMMER = PorterStemmer()
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """Porter stem of a lower-case word ("divided", "divides" -> "divid"; "2nd" -> "2")."""
+    ordinal = _ORDINAL.match(word)
+    if ordinal:
+        return ordinal.group(1)
+    if word.endswith("'s"):
+        word = word[:-2]
+    return str(_STEMMER.stem(word))
+
+
+def words(text: str) -> Iterator[str]:
+    """Lower-cased word tokens of normalised text (punctuation dropped, "U.S." -> "us.")."""
+    for match in _WORD.finditer(normalize(text)):
+        yield _token(match.group(0))
+
+
+def _token(raw: str) -> str:
+    if "," in raw and raw[0].isdigit():
+        return raw.replace(",", "")
+    # Acronyms ("U.S.", "US", "UN") must not collapse into stopwords such as "us".
+    if (raw.isupper() and len(raw) > 1 and raw.isalpha()) or re.fullmatch(
+        r"(?:[A-Za-z]\.)+[A-Za-z]", raw
+    ):
+        return raw.replace(".", "").lower() + "."
+    return raw.lower()
+
+
+def keywords(text: str) -> list[str]:
+    """Stemmed content words of ``text``, in order, stopwords removed: the BM25 vocabulary.
+
+    >>> keywords("What did Alex Vatanka say about Russia's allies and the U.S.?")
+    ['alex', 'vatanka', 'russia', 'alli', 'us.']
+    """
+    out = []
+    for word in words(text):
+        if word.endswith("."):
+            out.append(word)
+        elif word not in STOPWORDS:
+            out.append(stem(word))
+    return out
+
+
+_NUMBER = re.compile(r"\b\d[\d,.]*\b")
+
+
+def numbers(text: str) -> set[str]:
+    """Digit groups in ``text`` with thousands separators removed ("1,200" -> "1200")."""
+    return {m.group(0).rstrip(".,").replace(",", "") for m in _NUMBER.finditer(normalize(text))}

@@ -1,0 +1,48 @@
+"""Shared fixtures: the real embedding model and real Chroma, loaded once per test session."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import rag  # noqa: F401  (applies the offline environment first)
+from rag.chain import RagChain
+from rag.config import Settings
+from rag.embedding import Embedder
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+WORLDVIEW = SEEDS / "000_0584513ccffa5459.txt"
+STANDARD = SEEDS / "001_0479f5dab17c5578.txt"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    model = Embedder.from_settings(Settings.load())
+    model.warm_up()
+    return model
+
+
+def make_chain(data_dir: Path, corpus: list[Path], embedder: Embedder, **overrides: object
+               ) -> RagChain:
+    """A chain on its own data directory that shares the session's loaded model."""
+    return RagChain(Settings.load(data_dir=data_dir, corpus=corpus, **overrides), embedder)
+
+
+@pytest.fixture(scope="session")
+def seed_chain(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> RagChain:
+    """A chain over the seed corpus, indexed once for the whole session."""
+    chain = make_chain(tmp_path_factory.mktemp("seed-index"), [SEEDS], embedder)
+    chain.ensure_index()
+    return chain
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Iterator[Path]:
+    """A writable copy of the seed corpus (documents and sidecar metadata)."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    yield folder

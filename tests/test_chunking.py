@@ -1,0 +1,110 @@
+from pathlib import Path
+
+from rag.chunking import parse_headline, split_passages, split_units
+from rag.loading import load_document
+
+from .conftest import STANDARD, WORLDVIEW
+
+
+def _units(path: Path):  # type: ignore[no-untyped-def]
+    return split_units(load_document(path))
+
+
+def test_blank_line_separated_file_gives_one_unit_per_paragraph() -> None:
+    units = _units(WORLDVIEW)
+    kinds = [u.kind for u in units]
+    # 16 blank-line separated blocks; the sign-up line that opens and closes the file once.
+    assert kinds == ["paragraph"] * 15
+    assert [u.ordinal for u in units] == list(range(1, 16))
+    assert units[0].boilerplate and units[0].text.startswith("Want smart analysis")
+    assert sum(u.boilerplate for u in units) == 1
+    assert units[10].text.startswith("The idea of coaxing Russia away from Iran")
+
+
+def test_newline_separated_file_gives_title_paragraphs_and_headlines() -> None:
+    units = _units(STANDARD)
+    counts = {k: sum(u.kind == k for u in units) for k in ("title", "paragraph", "headline")}
+    assert counts == {"title": 1, "paragraph": 15, "headline": 80}
+    assert units[0].kind == "title"
+    # The title line repeated near the end ("See the article here:") is not a second unit.
+    assert sum("Talk Putin Out of His Alliance" in u.text for u in units) == 1
+
+
+def test_unit_ids_are_stable_and_unique() -> None:
+    first = [u.unit_id for u in _units(STANDARD) + _units(WORLDVIEW)]
+    second = [u.unit_id for u in _units(STANDARD) + _units(WORLDVIEW)]
+    assert first == second
+    assert len(set(first)) == len(first)
+
+
+def test_nbsp_is_normalised_for_matching_but_kept_for_display() -> None:
+    raw = WORLDVIEW.read_text(encoding="utf-8")
+    units = _units(WORLDVIEW)
+    with_nbsp = [u for u in units if "\u00a0" in u.text]
+    assert len(with_nbsp) == 9  # nine paragraphs of file 000 use non-breaking spaces
+    assert sum(u.text.count("\u00a0") for u in units) == raw.count("\u00a0")
+    assert all("\u00a0" not in u.norm_text for u in units)
+    # "weeks\u00a0of" and "weeks of" match alike.
+    assert "In the first few weeks of the Trump administration" in with_nbsp[0].norm_text
+
+
+def test_headlines_carry_outlet_and_iso_date() -> None:
+    headlines = [u for u in _units(STANDARD) if u.kind == "headline"]
+    second = headlines[1]
+    assert second.text == "Iran protests: 29 killed, over 1,200 arrested by regime"
+    assert second.outlet == "The Jerusalem Post"
+    assert second.date == "2026-01-06"
+    assert second.locator == "headline 2 (Jan 6, 2026)"
+    assert headlines[-1].date == "2025-12-22"
+    assert {h.date for h in headlines} == {
+        "2026-01-06", "2026-01-02", "2025-12-29", "2025-12-27", "2025-12-22"
+    }
+
+
+def test_headline_parsing_edge_cases() -> None:
+    empty = parse_headline("- Iran warns it may act - - January 6th, 2026 [January 6th, 2026]")
+    assert empty is not None and empty.outlet is None and empty.text == "Iran warns it may act"
+    piped = parse_headline("- Toll hits 20 | Iran International - - January 6th, 2026 [x]")
+    assert piped is not None and piped.outlet == "Iran International"
+    assert piped.text == "Toll hits 20"
+    acronym = parse_headline(
+        "- Cabinet Turmoil Deepens - National Council of Resistance of Iran - NCRI"
+        " - December 27th, 2025 [December 27th, 2025]"
+    )
+    assert acronym is not None
+    assert acronym.outlet == "National Council of Resistance of Iran - NCRI"
+    assert acronym.text == "Cabinet Turmoil Deepens"
+    dashed = parse_headline("- Live - Protests continue - - January 2nd, 2026 [January 2nd, 2026]")
+    assert dashed is not None and dashed.text == "Live - Protests continue"
+    assert parse_headline("- just a bullet point") is None
+    assert parse_headline("Plain sentence - with a dash - January 2nd, 2026") is None
+
+
+def test_long_units_become_sentence_windows_that_fit_and_cover_the_text() -> None:
+    units = _units(STANDARD)
+    def count(text: str) -> int:
+        return len(text.split())
+
+    passages = split_passages(units, count, max_tokens=60, sentence_window=0)
+    long_unit = max(units, key=lambda u: count(u.text))
+    windows = [p for p in passages if p.unit.unit_id == long_unit.unit_id]
+    assert len(windows) > 1
+    assert all(count(p.text) <= 60 for p in passages)
+    covered = " ".join(p.text for p in windows)
+    for word in long_unit.norm_text.split():
+        assert word in covered
+
+
+def test_sentence_windows_cite_their_paragraph() -> None:
+    units = _units(WORLDVIEW)
+    passages = split_passages(units, lambda t: len(t.split()), max_tokens=254)
+    extra = [p for p in passages if ":s" in p.passage_id]
+    assert extra
+    for p in extra:
+        assert p.text in p.unit.norm_text
+
+
+def test_real_tokenizer_window_is_respected(embedder) -> None:  # type: ignore[no-untyped-def]
+    units = _units(STANDARD) + _units(WORLDVIEW)
+    passages = split_passages(units, embedder.count_tokens, embedder.max_tokens)
+    assert all(embedder.count_tokens(p.text) <= embedder.max_tokens for p in passages)
