@@ -14,13 +14,15 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -35,7 +37,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid", toml_file="rag.toml")
 
     data_dir: Path = Field(Path(".rag"), description="Where the embedded Chroma index lives.")
-    corpus: list[Path] = Field([Path("seeds")], description="What `rag ingest` indexes by default.")
+    corpus: Annotated[list[Path], NoDecode] = Field(
+        [Path("seeds")],
+        description="What `rag ingest` indexes by default (RAG_CORPUS: paths joined by ':').",
+    )
     chroma_host: str | None = Field(
         None,
         description="Use a Chroma server instead of the "
@@ -97,6 +102,8 @@ class Settings(BaseSettings):
     @classmethod
     def _split_corpus(cls, value: Any) -> Any:
         if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
             return [p for p in value.split(os.pathsep) if p]
         return value
 
@@ -123,6 +130,8 @@ class Settings(BaseSettings):
             )
         try:
             return cls(**overrides)
+        except SettingsError as exc:
+            raise ConfigError(f"{exc}; fix the RAG_* environment variable or rag.toml") from None
         except ValidationError as exc:
             problems = "; ".join(
                 f"RAG_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"

@@ -5,7 +5,7 @@ BM25 finds them directly. The two are fused at the level of citable units (a par
 windows count as one unit) by a convex combination of cosine similarity and max-normalised BM25,
 which keeps a unit that one signal ranks first from being buried under units both rank as
 mediocre (reciprocal-rank fusion's failure mode on short queries with one rare name).
-Boilerplate units are demoted so they never outrank content.
+Boilerplate units (text repeated verbatim in a document) rank after all content.
 
     >>> retriever = HybridRetriever(store, embedder, settings)  # doctest: +SKIP
     >>> hits = retriever.search("What did Alex Vatanka say?").evidence  # doctest: +SKIP
@@ -26,9 +26,6 @@ from rag.config import Settings
 from rag.embedding import Embedder
 from rag.store import Filters, IndexStore, StoredPassage
 from rag.text import keywords, normalize
-
-BOILERPLATE_WEIGHT = 0.25
-
 
 def unit_keywords(unit: Unit, text: str) -> list[str]:
     """BM25 terms of (part of) a unit: its text, the outlet that published it, for headlines the
@@ -181,10 +178,11 @@ class HybridRetriever(BaseRetriever):
         for uid in set(dense_best) | set(lexical_top):
             lexical = lexical_best.get(uid, 0.0) / top_lexical
             fused[uid] = weight * max(dense_best.get(uid, 0.0), 0.0) + (1 - weight) * lexical
-            if corpus.units[uid].boilerplate:
-                fused[uid] *= BOILERPLATE_WEIGHT
 
-        ordered = sorted(fused, key=lambda u: (-fused[u], u))[:k]
+        def order(uid: str) -> tuple[bool, float, str]:
+            return (corpus.units[uid].boilerplate, -fused[uid], uid)
+
+        ordered = sorted(fused, key=order)[:k]
         evidence = [
             Evidence(
                 unit=corpus.units[uid],
