@@ -269,7 +269,7 @@ def render_markdown(boards: list[Scoreboard], ratios: dict[str, float | None]) -
         lines.append(f"| {metric} | " + " | ".join(_fmt(m[metric]) for m in all_metrics) + " |")
     if ratios:
         lines += ["", "Ratios (ours / baseline):", ""]
-        lines += [f"- {k}: {'-' if v is None else f'{v:.2f}x'}" for k, v in ratios.items()]
+        lines += [f"- {k}: {_ratio(v)}" for k, v in ratios.items()]
     for board in boards:
         lines += [
             "",
@@ -305,11 +305,12 @@ def render_terminal(boards: list[Scoreboard], ratios: dict[str, float | None]) -
     for metric in METRIC_ORDER:
         out.append(metric.ljust(22) + "".join(_fmt(m[metric]).rjust(width) for m in all_metrics))
     if ratios:
-        out.append(
-            "ours/baseline: "
-            + ", ".join(f"{k} {'-' if v is None else f'{v:.2f}x'}" for k, v in ratios.items())
-        )
+        out.append("ours/baseline: " + ", ".join(f"{k} {_ratio(v)}" for k, v in ratios.items()))
     return "\n".join(out)
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a (baseline scores 0)" if value is None else f"{value:.2f}x"
 
 
 def ratios(ours: Scoreboard, baseline: Scoreboard) -> dict[str, float | None]:

@@ -27,6 +27,7 @@ from rag.embedding import Embedder
 from rag.store import Filters, IndexStore, StoredPassage
 from rag.text import keywords, normalize
 
+
 def unit_keywords(unit: Unit, text: str) -> list[str]:
     """BM25 terms of (part of) a unit: its text, the outlet that published it, for headlines the
     date's words, and for a title the word "title" itself."""

@@ -26,8 +26,9 @@ def embedder() -> Embedder:
     return model
 
 
-def make_chain(data_dir: Path, corpus: list[Path], embedder: Embedder, **overrides: object
-               ) -> RagChain:
+def make_chain(
+    data_dir: Path, corpus: list[Path], embedder: Embedder, **overrides: object
+) -> RagChain:
     """A chain on its own data directory that shares the session's loaded model."""
     return RagChain(Settings.load(data_dir=data_dir, corpus=corpus, **overrides), embedder)
 

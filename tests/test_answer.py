@@ -33,8 +33,9 @@ def test_example_question_cites_both_documents(seed_chain) -> None:  # type: ign
     assert set(answer.timings_ms) == {"retrieve", "answer", "total"}
 
 
-@pytest.mark.parametrize("question", ["What is the population of Tehran?",
-                                      "Who won the 2024 Super Bowl?"])
+@pytest.mark.parametrize(
+    "question", ["What is the population of Tehran?", "Who won the 2024 Super Bowl?"]
+)
 def test_out_of_corpus_questions_are_refused(seed_chain, question: str) -> None:  # type: ignore[no-untyped-def]
     answer = seed_chain.ask(question)
     assert answer.refused
@@ -65,8 +66,10 @@ def test_headline_answers_name_outlet_and_date(seed_chain) -> None:  # type: ign
 
 def test_follow_up_uses_history(seed_chain) -> None:  # type: ignore[no-untyped-def]
     first = seed_chain.ask("Who is Alex Vatanka?")
-    history = [{"role": "user", "content": "Who is Alex Vatanka?"},
-               {"role": "assistant", "content": first.answer}]
+    history = [
+        {"role": "user", "content": "Who is Alex Vatanka?"},
+        {"role": "assistant", "content": first.answer},
+    ]
     answer = seed_chain.ask("Where does he work?", history=history)
     assert answer.standalone_question == "Where does Alex Vatanka work?"
     assert "Middle East Institute" in answer.answer
@@ -75,8 +78,15 @@ def test_follow_up_uses_history(seed_chain) -> None:  # type: ignore[no-untyped-
 def test_to_dict_schema(seed_chain) -> None:  # type: ignore[no-untyped-def]
     data = seed_chain.ask("Who is Lee Smith?").to_dict()
     assert set(data) == {"question", "answer", "refused", "citations", "timings_ms"}
-    assert set(data["citations"][0]) == {"n", "unit_id", "title", "source", "locator", "text",
-                                         "score"}
+    assert set(data["citations"][0]) == {
+        "n",
+        "unit_id",
+        "title",
+        "source",
+        "locator",
+        "text",
+        "score",
+    }
 
 
 def test_answer_type_rules() -> None:

@@ -57,7 +57,11 @@ def test_headlines_carry_outlet_and_iso_date() -> None:
     assert second.locator == "headline 2 (Jan 6, 2026)"
     assert headlines[-1].date == "2025-12-22"
     assert {h.date for h in headlines} == {
-        "2026-01-06", "2026-01-02", "2025-12-29", "2025-12-27", "2025-12-22"
+        "2026-01-06",
+        "2026-01-02",
+        "2025-12-29",
+        "2025-12-27",
+        "2025-12-22",
     }
 
 
@@ -82,6 +86,7 @@ def test_headline_parsing_edge_cases() -> None:
 
 def test_long_units_become_sentence_windows_that_fit_and_cover_the_text() -> None:
     units = _units(STANDARD)
+
     def count(text: str) -> int:
         return len(text.split())
 

@@ -18,12 +18,14 @@ pytestmark = pytest.mark.slow
 CITATION_KEYS = {"n", "unit_id", "title", "source", "locator", "text", "score"}
 
 
-def run_rag(args: list[str], data_dir: Path, *, wrap: list[str] | None = None,
-            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_rag(
+    args: list[str], data_dir: Path, *, wrap: list[str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "RAG_DATA_DIR": str(data_dir), "RAG_CORPUS": str(SEEDS)}
     command = [*(wrap or []), sys.executable, "-m", "rag", *args]
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=600, input=stdin)
+    return subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, input=stdin
+    )
 
 
 def check_schema(data: dict) -> None:  # type: ignore[type-arg]
@@ -47,13 +49,20 @@ def test_ask_json_builds_the_index_first(tmp_path: Path) -> None:
 def test_ask_questions_file(tmp_path: Path) -> None:
     questions = tmp_path / "q.jsonl"
     questions.write_text(
-        "\n".join([
-            json.dumps({"question": "Who is Alex Vatanka?"}),
-            json.dumps({"question": "Where does he work?",
-                        "history": [{"role": "user", "content": "Who is Alex Vatanka?"}]}),
-            "not json",
-            json.dumps({"question": "Who won the 2024 Super Bowl?"}),
-        ]) + "\n",
+        "\n".join(
+            [
+                json.dumps({"question": "Who is Alex Vatanka?"}),
+                json.dumps(
+                    {
+                        "question": "Where does he work?",
+                        "history": [{"role": "user", "content": "Who is Alex Vatanka?"}],
+                    }
+                ),
+                "not json",
+                json.dumps({"question": "Who won the 2024 Super Bowl?"}),
+            ]
+        )
+        + "\n",
         encoding="utf-8",
     )
     result = run_rag(["ask", "--questions", str(questions), "--json"], tmp_path / "data")
@@ -98,8 +107,11 @@ def test_works_with_the_network_cut(tmp_path: Path) -> None:
     unshare = shutil.which("unshare")
     if unshare is None or subprocess.run([unshare, "-n", "true"]).returncode != 0:
         pytest.skip("unshare -n is not permitted here")
-    result = run_rag(["ask", "--json", "Why do analysts doubt a Russia-Iran split?"],
-                     tmp_path / "data", wrap=[unshare, "-n"])
+    result = run_rag(
+        ["ask", "--json", "Why do analysts doubt a Russia-Iran split?"],
+        tmp_path / "data",
+        wrap=[unshare, "-n"],
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert not data["refused"] and len({c["source"] for c in data["citations"]}) == 2

@@ -2,15 +2,18 @@ from rag.conversation import entities, needs_context, normalize_history, rewrite
 
 
 def test_pronoun_is_replaced_by_the_person_named_before() -> None:
-    assert rewrite("Where does he work?", ["Who is Alex Vatanka?"]) == "Where does Alex Vatanka work?"
-    assert rewrite("What is his job?", ["What did H.R. McMaster say on Fox News?"]) == \
-        "What is H.R. McMaster's job?"
+    question = rewrite("Where does he work?", ["Who is Alex Vatanka?"])
+    assert question == "Where does Alex Vatanka work?"
+    assert (
+        rewrite("What is his job?", ["What did H.R. McMaster say on Fox News?"])
+        == "What is H.R. McMaster's job?"
+    )
 
 
 def test_person_may_come_from_the_previous_answer() -> None:
     history = [
         {"role": "user", "content": "Who wrote the Weekly Standard article?"},
-        {"role": "assistant", "content": "Lee Smith is a senior editor at The Weekly Standard. [1]"},
+        {"role": "assistant", "content": "Lee Smith is a senior editor at The Weekly Standard."},
     ]
     assert rewrite("What else did he write?", history) == "What else did Lee Smith write?"
 

@@ -28,8 +28,9 @@ def test_second_run_embeds_nothing(corpus: Path, tmp_path: Path, embedder: Embed
     assert second.embedded == 0
 
 
-def test_modified_file_replaces_only_its_units(corpus: Path, tmp_path: Path,
-                                               embedder: Embedder) -> None:
+def test_modified_file_replaces_only_its_units(
+    corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
     chain = make_chain(tmp_path / "data", [corpus], embedder)
     chain.ingest()
     before = _ids_by_source(chain)
@@ -61,14 +62,16 @@ def test_deleted_file_units_are_removed(corpus: Path, tmp_path: Path, embedder: 
     chain.ingest()
     (corpus / "001_0479f5dab17c5578.txt").unlink()
     report = chain.ingest()
-    assert [o.status for o in report.outcomes if o.source.endswith("001_0479f5dab17c5578.txt")] \
-        == ["removed"]
+    assert [o.status for o in report.outcomes if o.source.endswith("001_0479f5dab17c5578.txt")] == [
+        "removed"
+    ]
     assert set(_ids_by_source(chain)) == {"000_0584513ccffa5459.txt"}
     assert len(chain.store.files()) == 1
 
 
-def test_bad_inputs_are_reported_skipped_and_lose_nothing(corpus: Path, tmp_path: Path,
-                                                           embedder: Embedder) -> None:
+def test_bad_inputs_are_reported_skipped_and_lose_nothing(
+    corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
     (corpus / "empty.txt").write_text("", encoding="utf-8")
     (corpus / "binary.txt").write_bytes(b"\x00\x01\x02binary\x00")
     (corpus / "latin1.txt").write_bytes("Caf\u00e9 society news.".encode("latin-1"))
@@ -90,9 +93,9 @@ def test_bad_inputs_are_reported_skipped_and_lose_nothing(corpus: Path, tmp_path
     assert "000_0584513ccffa5459.txt" in _ids_by_source(chain)
 
 
-def test_interrupted_ingest_leaves_previous_index_usable(corpus: Path, tmp_path: Path,
-                                                          embedder: Embedder,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_ingest_leaves_previous_index_usable(
+    corpus: Path, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     chain = make_chain(tmp_path / "data", [corpus], embedder)
     chain.ingest()
     target = corpus / "001_0479f5dab17c5578.txt"

@@ -53,8 +53,9 @@ def test_content_hash_changes_with_the_sidecar(tmp_path: Path) -> None:
         ("caf\u00e9 cr\u00e8me".encode("latin-1"), "not UTF-8"),
     ],
 )
-def test_bad_files_raise_a_clear_error_naming_the_file(tmp_path: Path, content: bytes,
-                                                       reason: str) -> None:
+def test_bad_files_raise_a_clear_error_naming_the_file(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
     path = tmp_path / "bad.txt"
     path.write_bytes(content)
     with pytest.raises(DocumentError) as info:

@@ -33,16 +33,19 @@ def test_filter_by_document(seed_chain) -> None:  # type: ignore[no-untyped-def]
     top = seed_chain.retrieve("What did Alex Vatanka say?", filters=only).evidence
     assert top and all(e.unit.source == "seeds/001_0479f5dab17c5578.txt" for e in top)
     by_title = Filters(sources=(top[0].unit.title,))
-    assert all(e.unit.title == top[0].unit.title
-               for e in seed_chain.retrieve("Iran", filters=by_title).evidence)
+    assert all(
+        e.unit.title == top[0].unit.title
+        for e in seed_chain.retrieve("Iran", filters=by_title).evidence
+    )
 
 
 def test_filter_by_headline_date_range(seed_chain) -> None:  # type: ignore[no-untyped-def]
     window = Filters(date_from="2025-12-27", date_to="2025-12-29")
     top = seed_chain.retrieve("Netanyahu and Trump meeting", k=8, filters=window).evidence
     assert top
-    assert all(e.unit.kind == "headline" and "2025-12-27" <= e.unit.date <= "2025-12-29"
-               for e in top)
+    assert all(
+        e.unit.kind == "headline" and "2025-12-27" <= e.unit.date <= "2025-12-29" for e in top
+    )
 
 
 def test_llama_index_retriever_interface(seed_chain) -> None:  # type: ignore[no-untyped-def]

@@ -32,9 +32,11 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
     port = free_port()
     path = tmp_path_factory.mktemp("chroma-server")
-    proc = subprocess.Popen([chroma, "run", "--path", str(path), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -51,21 +53,25 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         proc.wait(timeout=30)
 
 
-def test_ingest_and_ask_through_a_chroma_server(chroma_server: int, tmp_path: Path,
-                                                embedder: Embedder) -> None:
-    chain = make_chain(tmp_path, [SEEDS], embedder, chroma_host="127.0.0.1",
-                       chroma_port=chroma_server)
+def test_ingest_and_ask_through_a_chroma_server(
+    chroma_server: int, tmp_path: Path, embedder: Embedder
+) -> None:
+    chain = make_chain(
+        tmp_path, [SEEDS], embedder, chroma_host="127.0.0.1", chroma_port=chroma_server
+    )
     assert chain.ingest().summary() == "2 files: 2 added"
     answer = chain.ask("What did Alex Vatanka say?")
     assert not answer.refused and "Vatanka" in answer.answer
-    again = make_chain(tmp_path, [SEEDS], embedder, chroma_host="127.0.0.1",
-                       chroma_port=chroma_server)
+    again = make_chain(
+        tmp_path, [SEEDS], embedder, chroma_host="127.0.0.1", chroma_port=chroma_server
+    )
     assert again.ingest().summary() == "2 files: 2 unchanged"
     assert not (tmp_path / "chroma").exists()  # nothing was written to the embedded store
 
 
 def test_unreachable_server_names_the_setting(tmp_path: Path, embedder: Embedder) -> None:
-    chain = make_chain(tmp_path, [SEEDS], embedder, chroma_host="127.0.0.1",
-                       chroma_port=free_port())
+    chain = make_chain(
+        tmp_path, [SEEDS], embedder, chroma_host="127.0.0.1", chroma_port=free_port()
+    )
     with pytest.raises(StoreError, match="RAG_CHROMA_HOST"):
         chain.ask("Who is Alex Vatanka?")

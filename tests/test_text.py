@@ -2,7 +2,7 @@ from rag.text import keywords, normalize, numbers, split_sentences
 
 
 def test_normalize_folds_quotes_dashes_and_nbsp() -> None:
-    assert normalize("Won\u2019t\u00a0go \u2013 \u201cnow\u201d") == "Won't go - \"now\""
+    assert normalize("Won\u2019t\u00a0go \u2013 \u201cnow\u201d") == 'Won\'t go - "now"'
 
 
 def test_split_sentences_keeps_abbreviations_and_offsets() -> None:
