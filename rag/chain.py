@@ -73,12 +73,13 @@ class RagChain:
     def warm_up(self) -> None:
         """Load the embedding model and open the index now instead of on the first question."""
         from llama_index.core import Settings as LlamaSettings
+        from llama_index.core.llms import MockLLM
 
         self.embedder.warm_up()
         self.store.warm_up()
         # llama-index falls back to OpenAI for both unless told otherwise.
         LlamaSettings.embed_model = LlamaIndexEmbedding(self.embedder)
-        LlamaSettings.llm = None
+        LlamaSettings.llm = MockLLM()
 
     # -- indexing -----------------------------------------------------------------------------
 

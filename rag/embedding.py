@@ -81,6 +81,9 @@ class Embedder:
                 return
             import torch
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()
 
             if self.threads:
                 torch.set_num_threads(self.threads)
