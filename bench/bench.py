@@ -65,21 +65,35 @@ def main() -> None:
         colds = []
         for _ in range(3):
             start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "rag", "ask", "--json", questions[1]], cwd=ROOT,
-                           env=env, check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "rag", "ask", "--json", questions[1]],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
             colds.append(time.perf_counter() - start)
         results["cold_start_ask_s"] = statistics.median(colds)
 
-    print(f"ingest:      {units} units ({report.embedded} passages) in {results['ingest_s']:.2f} s"
-          f" = {results['ingest_units_per_s']:.1f} units/s, "
-          f"{results['ingest_passages_per_s']:.1f} passages/s")
-    print(f"re-ingest:   unchanged corpus in {results['reingest_unchanged_s']:.2f} s "
-          f"({results['ingest_s'] / results['reingest_unchanged_s']:.0f}x faster than a full ingest)")
-    print(f"ask (warm):  median {results['ask_median_ms']:.0f} ms, p95 {results['ask_p95_ms']:.0f} ms"
-          f" over {len(latencies)} asks (p95/median {results['ask_p95_ms'] / results['ask_median_ms']:.2f})")
-    print(f"cold start:  `rag ask` process start to answer {results['cold_start_ask_s']:.1f} s "
-          f"({results['cold_start_ask_s'] * 1000 / results['ask_median_ms']:.0f}x a warm ask); "
-          f"model+store load in-process {results['model_and_store_load_s']:.1f} s")
+    print(
+        f"ingest:      {units} units ({report.embedded} passages) in {results['ingest_s']:.2f} s"
+        f" = {results['ingest_units_per_s']:.1f} units/s, "
+        f"{results['ingest_passages_per_s']:.1f} passages/s"
+    )
+    print(
+        f"re-ingest:   unchanged corpus in {results['reingest_unchanged_s']:.2f} s "
+        f"({results['ingest_s'] / results['reingest_unchanged_s']:.0f}x faster than a full ingest)"
+    )
+    print(
+        f"ask (warm):  median {results['ask_median_ms']:.0f} ms, p95 {results['ask_p95_ms']:.0f} ms"
+        f" over {len(latencies)} asks"
+        f" (p95/median {results['ask_p95_ms'] / results['ask_median_ms']:.2f})"
+    )
+    print(
+        f"cold start:  `rag ask` process start to answer {results['cold_start_ask_s']:.1f} s "
+        f"({results['cold_start_ask_s'] * 1000 / results['ask_median_ms']:.0f}x a warm ask); "
+        f"model+store load in-process {results['model_and_store_load_s']:.1f} s"
+    )
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2))
 
 

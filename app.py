@@ -1,0 +1,25 @@
+"""Start the citerag chat and HTTP API: ``python app.py [--host H] [--port N]``.
+
+Defaults come from ``RAG_HOST`` / ``RAG_PORT`` (127.0.0.1:7860). The server never shares itself
+publicly. The work lives in ``rag/server.py``; this file is the entry point people expect.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from rag import _offline  # noqa: F401  (before gradio is imported)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="citerag chat and HTTP API")
+    parser.add_argument("--host", help="interface to listen on (default RAG_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default RAG_PORT or 7860)")
+    args = parser.parse_args()
+    from rag.server import serve
+
+    serve(host=args.host, port=args.port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,356 @@
+"""The product people use: a Gradio chat and a JSON API on one local server.
+
+    $ python app.py                 # or: rag serve, make chat
+    $ curl -s localhost:7860/api/ask -H 'content-type: application/json' \\
+           -d '{"question": "Who is Alex Vatanka?"}'
+
+The page comes up at once; the embedding model and (on first start) the index load in a
+background thread while a status line says what is happening. Every answer shows its ``[n]``
+markers and, under it, a collapsible *Sources* message with each cited unit's full text and the
+quoted part highlighted. Refusals show no sources.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rag import _offline  # noqa: F401
+from rag.chain import RagChain
+from rag.config import Settings
+from rag.conversation import normalize_history
+from rag.errors import QuestionError, RagError
+from rag.results import Answer, Citation
+from rag.store import Filters
+
+EXAMPLES = [
+    "Why do analysts doubt a Russia-Iran split?",
+    "Who is Alex Vatanka?",
+    "What did Trump mean by locked and loaded?",
+    "How many people were killed in Iran's protests according to The Jerusalem Post?",
+]
+CONCURRENCY = 4
+READY_TIMEOUT_S = 900.0
+
+
+class Startup:
+    """Loads the model and builds the index in the background; tells anyone who asks how far."""
+
+    def __init__(self, chain: RagChain) -> None:
+        self.chain = chain
+        self.status = "Starting…"
+        self.error: str | None = None
+        self.ready = threading.Event()
+        self.started = time.monotonic()
+
+    def start(self) -> Startup:
+        threading.Thread(target=self._run, name="rag-startup", daemon=True).start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            self.status = "Loading the embedding model…"
+            self.chain.warm_up()
+            self.status = "Opening the index…"
+
+            def progress(done: int, total: int, source: str) -> None:
+                self.status = f"Building the index (first start): {done}/{total} passages embedded"
+
+            report = self.chain.ensure_index(progress=progress)
+            built = f" (built {report.summary()})" if report else ""
+            files = self.chain.store.files()
+            self.status = f"Ready: {len(files)} documents indexed{built}."
+        except RagError as exc:
+            self.error = str(exc)
+            self.status = f"Cannot start: {exc}"
+        finally:
+            self.ready.set()
+
+    def wait(self, timeout: float = READY_TIMEOUT_S) -> None:
+        if not self.ready.wait(timeout):
+            raise RagError(f"still starting after {timeout:.0f} s ({self.status}); try again")
+        if self.error:
+            raise RagError(self.error)
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def citation_label(c: Citation) -> str:
+    """ "headline 5 · The Jerusalem Post · Jan 6, 2026" or "paragraph 11"."""
+    if c.kind == "headline":
+        parts = [f"headline {c.locator.split()[1]}"]
+        if c.outlet:
+            parts.append(c.outlet)
+        if c.date:
+            day = dt.date.fromisoformat(c.date)
+            parts.append(f"{day:%b} {day.day}, {day.year}")
+        return " · ".join(parts)
+    return c.locator
+
+
+def highlight(text: str, quotes: tuple[str, ...]) -> str:
+    """The unit's text, HTML-escaped, with each quoted stretch wrapped in <mark>."""
+    spans = []
+    for quote in quotes:
+        start = text.find(quote)
+        if start >= 0:
+            spans.append((start, start + len(quote)))
+    if not spans and quotes:
+        spans = [(0, len(text))]
+    out, pos = [], 0
+    for start, end in sorted(spans):
+        if start < pos:
+            start = pos
+        if end <= start:
+            continue
+        out += [html.escape(text[pos:start]), "<mark>", html.escape(text[start:end]), "</mark>"]
+        pos = end
+    out.append(html.escape(text[pos:]))
+    return "".join(out)
+
+
+def sources_markdown(answer: Answer) -> str:
+    blocks = []
+    for c in answer.citations:
+        blocks.append(
+            f"**[{c.n}] {html.escape(c.title)}** — {html.escape(citation_label(c))}  \n"
+            f"<small>{html.escape(c.source)}</small>\n\n"
+            f"<blockquote>{highlight(c.text, c.quotes)}</blockquote>"
+        )
+    return "\n\n".join(blocks)
+
+
+def _history_for_chain(history: list[Any]) -> list[dict[str, str]]:
+    """Gradio's messages (content as text or parts) minus the Sources messages."""
+    messages = []
+    for item in history or []:
+        message = item if isinstance(item, dict) else getattr(item, "__dict__", {})
+        metadata = message.get("metadata") or {}
+        if isinstance(metadata, dict) and metadata.get("title"):
+            continue
+        content = message.get("content")
+        if isinstance(content, list):
+            content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+        if isinstance(content, str) and content.strip():
+            messages.append({"role": str(message.get("role", "user")), "content": content})
+    return normalize_history(messages)
+
+
+def parse_filters(
+    documents: list[str] | None, date_from: str | None, date_to: str | None
+) -> Filters:
+    def iso(value: str | None, label: str) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        try:
+            return dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            raise QuestionError(f"{label} {value!r} is not a date; use YYYY-MM-DD") from None
+
+    return Filters(tuple(documents or ()), iso(date_from, "From date"), iso(date_to, "To date"))
+
+
+# --- the chat --------------------------------------------------------------------------------
+
+
+def build_ui(chain: RagChain, startup: Startup, document_titles: list[str]) -> Any:
+    import gradio as gr
+
+    def respond(
+        message: str,
+        history: list[Any],
+        k: float,
+        documents: list[str] | None,
+        date_from: str,
+        date_to: str,
+    ) -> Iterator[Any]:
+        if not startup.ready.is_set():
+            yield f"⏳ {startup.status} Your question will be answered as soon as it is ready."
+        try:
+            startup.wait()
+            filters = parse_filters(documents, date_from, date_to)
+            answer = chain.ask(
+                message, history=_history_for_chain(history), k=int(k), filters=filters or None
+            )
+        except RagError as exc:
+            yield f"⚠️ {exc}"
+            return
+        if answer.refused:
+            yield answer.answer
+            return
+        shown = ""
+        for sentence in _sentences_of(answer.answer):
+            shown = f"{shown} {sentence}".strip()
+            yield shown
+        yield [
+            gr.ChatMessage(role="assistant", content=answer.answer),
+            gr.ChatMessage(
+                role="assistant",
+                content=sources_markdown(answer),
+                metadata={"title": f"Sources ({len(answer.citations)})", "status": "done"},
+            ),
+        ]
+
+    with gr.Blocks(title="citerag") as demo:
+        gr.Markdown("## citerag — answers about the news, every sentence cited")
+        status = gr.Markdown(startup.status, elem_id="status")
+        timer = gr.Timer(1.0)
+
+        def refresh() -> tuple[str, Any]:
+            return startup.status, gr.Timer(active=not startup.ready.is_set())
+
+        timer.tick(
+            refresh, outputs=[status, timer], show_progress="hidden", api_visibility="private"
+        )
+        with gr.Accordion("Options", open=False, elem_id="options") as options:
+            k = gr.Slider(
+                1,
+                15,
+                value=chain.settings.top_k,
+                step=1,
+                label="Number of sources to draw the answer from",
+            )
+            documents = gr.Dropdown(
+                document_titles,
+                multiselect=True,
+                value=[],
+                label="Only these documents (empty: all)",
+            )
+            with gr.Row():
+                date_from = gr.Textbox(label="Headlines from (YYYY-MM-DD)", max_lines=1)
+                date_to = gr.Textbox(label="Headlines to (YYYY-MM-DD)", max_lines=1)
+        chat = gr.ChatInterface(
+            respond,
+            chatbot=gr.Chatbot(height=560, elem_id="chatbot", label="citerag"),
+            additional_inputs=[k, documents, date_from, date_to],
+            additional_inputs_accordion=options,
+            api_name="chat",
+            concurrency_limit=CONCURRENCY,
+            fill_height=False,
+        )
+        gr.Examples(EXAMPLES, inputs=[chat.textbox], label="Try one of these")
+    demo.queue(default_concurrency_limit=CONCURRENCY)
+    return demo
+
+
+def _sentences_of(text: str) -> list[str]:
+    import re
+
+    return [s for s in re.split(r"(?<=\])\s+", text) if s]
+
+
+# --- the JSON API ----------------------------------------------------------------------------
+
+
+class FilterBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sources: list[str] = Field(default_factory=list, description="source paths or titles")
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+class AskBody(BaseModel):
+    """``POST /api/ask``: the question, optional conversation, evidence depth and filters."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, max_length=2000)
+    history: list[dict[str, Any] | list[str] | str] | None = None
+    k: int | None = Field(default=None, ge=1, le=50)
+    filters: FilterBody | None = None
+
+
+def build_api(chain: RagChain, startup: Startup) -> Any:
+    from fastapi import FastAPI, HTTPException
+    from fastapi.concurrency import run_in_threadpool
+
+    app = FastAPI(
+        title="citerag API",
+        version="0.1.0",
+        description="Answers about the indexed articles, every sentence cited.",
+    )
+
+    @app.get("/api/health")
+    def health() -> dict[str, Any]:
+        ready = startup.ready.is_set() and not startup.error
+        return {
+            "status": "ready" if ready else ("error" if startup.error else "starting"),
+            "detail": startup.status,
+        }
+
+    @app.post("/api/ask")
+    async def ask(body: AskBody) -> dict[str, Any]:
+        if not body.question.strip():
+            raise HTTPException(422, "question is blank; send a question about the articles")
+        filters = None
+        if body.filters:
+            f = body.filters
+            filters = Filters(
+                tuple(f.sources),
+                f.date_from.isoformat() if f.date_from else None,
+                f.date_to.isoformat() if f.date_to else None,
+            )
+        try:
+            await run_in_threadpool(startup.wait, 120.0)
+        except RagError as exc:
+            raise HTTPException(503, str(exc)) from None
+        try:
+            answer = await run_in_threadpool(
+                chain.ask, body.question, body.history, body.k, filters or None
+            )
+        except QuestionError as exc:
+            raise HTTPException(422, str(exc)) from None
+        except RagError as exc:
+            raise HTTPException(503, str(exc)) from None
+        return answer.to_dict()
+
+    return app
+
+
+def create_app(settings: Settings | None = None) -> Any:
+    """The FastAPI app with the chat mounted at ``/`` and the API under ``/api``."""
+    import gradio as gr
+
+    from rag.loading import discover, load_document
+
+    settings = settings or Settings.load()
+    chain = RagChain(settings)
+    startup = Startup(chain).start()
+    files, _ = discover(settings.corpus)
+    titles = []
+    for path in files:
+        try:
+            titles.append(load_document(path).title)
+        except RagError:
+            continue
+    api = build_api(chain, startup)
+    demo = build_ui(chain, startup, titles)
+    app = gr.mount_gradio_app(api, demo, path="/")
+    app.state.startup = startup
+    app.state.chain = chain
+    return app
+
+
+def serve(host: str | None = None, port: int | None = None) -> None:
+    import uvicorn
+
+    overrides: dict[str, Any] = {}
+    if host:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    settings = Settings.load(**overrides)
+    app = create_app(settings)
+    print(
+        f"citerag chat on http://{settings.host}:{settings.port}/ "
+        f"(API: /api/ask, /api/health, /docs)",
+        flush=True,
+    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

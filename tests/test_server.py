@@ -1,0 +1,275 @@
+"""The chat and HTTP API as people and other apps meet them: a real server on a free loopback
+port, a real browser (Debian's chromium driven by Playwright), httpx and gradio_client."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rag.results import Answer, Citation
+from rag.server import _history_for_chain, citation_label, highlight, sources_markdown
+
+from .conftest import ROOT, SEEDS
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+# --- rendering (unit) ------------------------------------------------------------------------
+
+
+def test_highlight_marks_the_quote_and_escapes_html() -> None:
+    out = highlight("A <b>bold</b> claim. Then more.", ("A <b>bold</b> claim.",))
+    assert out == "<mark>A &lt;b&gt;bold&lt;/b&gt; claim.</mark> Then more."
+
+
+def test_citation_label_for_headlines_and_paragraphs() -> None:
+    head = Citation(
+        5,
+        "u",
+        "T",
+        "s",
+        "headline 5 (Jan 6, 2026)",
+        "x",
+        0.5,
+        kind="headline",
+        outlet="The Jerusalem Post",
+        date="2026-01-06",
+    )
+    assert citation_label(head) == "headline 5 · The Jerusalem Post · Jan 6, 2026"
+    para = Citation(1, "u", "T", "s", "paragraph 11", "x", 0.5)
+    assert citation_label(para) == "paragraph 11"
+
+
+def test_sources_markdown_lists_every_citation() -> None:
+    c = Citation(
+        1, "u", "Title", "seeds/a.txt", "paragraph 2", "Full text here.", 0.4, quotes=("Full text",)
+    )
+    md = sources_markdown(Answer("q", "Full text [1]", False, [c]))
+    assert "**[1] Title**" in md and "<mark>Full text</mark> here." in md
+
+
+def test_history_drops_sources_messages_and_reads_content_parts() -> None:
+    history = [
+        {"role": "user", "content": [{"type": "text", "text": "Who is Alex Vatanka?"}]},
+        {"role": "assistant", "content": "He is an expert. [1]"},
+        {"role": "assistant", "content": "sources...", "metadata": {"title": "Sources (1)"}},
+    ]
+    assert _history_for_chain(history) == [
+        {"role": "user", "content": "Who is Alex Vatanka?"},
+        {"role": "assistant", "content": "He is an expert. [1]"},
+    ]
+
+
+# --- the running server ----------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    data = tmp_path_factory.mktemp("server-data")
+    env = {**os.environ, "RAG_DATA_DIR": str(data), "RAG_CORPUS": str(SEEDS)}
+    log = open(data / "server.log", "w")  # noqa: SIM115
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, (data / "server.log").read_text()
+            try:
+                if httpx.get(f"{url}/api/health", timeout=2).json()["status"] == "ready":
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        else:
+            pytest.fail("server not ready in 300 s:\n" + (data / "server.log").read_text())
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "startup_seconds.txt").write_text(f"{time.monotonic() - started:.1f}\n")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+pytestmark_slow = pytest.mark.slow
+
+
+@pytestmark_slow
+def test_api_happy_path(server: str) -> None:
+    r = httpx.post(f"{server}/api/ask", json={"question": "Who is Alex Vatanka?"}, timeout=60)
+    assert r.status_code == 200
+    data = r.json()
+    assert set(data) == {"question", "answer", "refused", "citations", "timings_ms"}
+    assert "Middle East Institute" in data["answer"] and data["citations"]
+
+
+@pytestmark_slow
+def test_api_follow_up_with_history_and_filters(server: str) -> None:
+    body = {
+        "question": "Where does he work?",
+        "history": [{"role": "user", "content": "Who is Alex Vatanka?"}],
+        "k": 5,
+    }
+    r = httpx.post(f"{server}/api/ask", json=body, timeout=60)
+    assert r.status_code == 200 and "Middle East Institute" in r.json()["answer"]
+    body = {
+        "question": "What did Netanyahu plan with Trump?",
+        "filters": {"date_from": "2025-12-22", "date_to": "2025-12-22"},
+    }
+    data = httpx.post(f"{server}/api/ask", json=body, timeout=60).json()
+    assert all("Dec 22, 2025" in c["locator"] for c in data["citations"])
+
+
+@pytestmark_slow
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"question": ""},
+        {"question": "   "},
+        {"question": "x" * 100_000},
+        {"question": 5},
+        {"question": "Iran", "k": "many"},
+        {"question": "Iran", "k": 0},
+        {"question": "Iran", "history": "not a list"},
+        {"question": "Iran", "filters": {"date_from": "yesterday"}},
+        {"question": "Iran", "surprise": True},
+    ],
+)
+def test_api_bad_requests_get_a_clear_4xx(server: str, body: dict) -> None:  # type: ignore[type-arg]
+    r = httpx.post(f"{server}/api/ask", json=body, timeout=30)
+    assert 400 <= r.status_code < 500, r.text
+    assert r.json()["detail"]
+
+
+@pytestmark_slow
+def test_api_not_json_and_openapi(server: str) -> None:
+    r = httpx.post(
+        f"{server}/api/ask",
+        content=b"not json",
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
+    assert r.status_code == 422
+    schema = httpx.get(f"{server}/openapi.json", timeout=30).json()
+    assert "/api/ask" in schema["paths"] and "/api/health" in schema["paths"]
+
+
+@pytestmark_slow
+def test_two_simultaneous_questions_both_complete(server: str) -> None:
+    questions = ["Why do analysts doubt a Russia-Iran split?", "Who is Samuel Charap?"]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        results = list(
+            pool.map(
+                lambda q: httpx.post(f"{server}/api/ask", json={"question": q}, timeout=120),
+                questions,
+            )
+        )
+    assert [r.status_code for r in results] == [200, 200]
+    assert all(r.json()["citations"] for r in results)
+
+
+@pytestmark_slow
+def test_gradio_client_calls_the_chat(server: str) -> None:
+    from gradio_client import Client
+
+    client = Client(server + "/", verbose=False)
+    result = client.predict("Who is Lee Smith?", 8, [], "", "", api_name="/chat")
+    text = str(result)
+    assert "senior editor" in text and "[1]" in text
+
+
+@pytestmark_slow
+def test_chat_in_a_real_browser(server: str) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (make test installs it)")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1200, "height": 1100})
+        page.goto(server + "/")
+        expect(page.locator("#status")).to_contain_text("Ready", timeout=60_000)
+        box = page.locator("textarea[data-testid='textbox']").first
+        bots = page.locator("#chatbot [data-testid='bot']")
+
+        def ask(question: str) -> str:
+            """Send a question, wait for the streamed answer to settle, return its text."""
+            before = bots.count()
+            box.fill(question)
+            box.press("Enter")
+            expect(bots).not_to_have_count(before, timeout=60_000)
+            expect(box).to_be_editable(timeout=60_000)  # the chat re-enables it when done
+            answers = [t for t in bots.all_inner_texts() if not t.strip().startswith("Sources (")]
+            return answers[-1]
+
+        answer_text = ask("Why do analysts doubt a Russia-Iran split?")
+        assert re.search(r"\[1\]", answer_text) and re.search(r"\[2\]", answer_text)
+        title = page.locator("#chatbot .thought-group .title").last
+        expect(title).to_contain_text("Sources (")
+        quote_box = page.locator("#chatbot blockquote").first
+        for _ in range(2):  # the Sources section starts collapsed; open it like a reader would
+            title.click()
+            page.wait_for_timeout(500)
+            box_size = quote_box.bounding_box()
+            if box_size and box_size["height"] > 20:
+                break
+        else:
+            pytest.fail("the Sources section did not open")
+        quoted = page.locator("#chatbot blockquote mark").first
+        expect(quoted).to_be_visible(timeout=10_000)
+        # The highlighted part is the cited paragraph's own text, shown in full around it.
+        assert quoted.inner_text().strip()[:40] in answer_text.replace("\n", " ")
+        assert len(page.locator("#chatbot blockquote").first.inner_text()) > 40
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+
+        refusal = ask("What is the population of Tehran?")
+        assert "don't cover" in refusal
+        assert "Sources (" not in bots.last.inner_text()
+
+        ask("Who is Alex Vatanka?")
+        follow_up = ask("Where does he work?")
+        assert "Middle East Institute" in follow_up
+        page.screenshot(path=str(ARTIFACTS / "chat-follow-up.png"), full_page=True)
+        browser.close()
