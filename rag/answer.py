@@ -13,6 +13,7 @@ Any other answerer (a generative one) implements the same ``Answerer`` protocol.
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
@@ -130,16 +131,21 @@ class ExtractiveAnswerer:
         self.settings = settings
         self.idf = idf
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     # -- scoring ------------------------------------------------------------------------------
 
     def _embed_sentences(self, texts: list[str]) -> list[list[float]]:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        for text, vector in zip(missing, self.embedder.embed(missing), strict=True):
-            self._cache[text] = vector
-        while len(self._cache) > 5000:
-            self._cache.popitem(last=False)
-        return [self._cache[t] for t in texts]
+        """Sentence vectors, each computed once (the chat serves several people at a time)."""
+        with self._cache_lock:
+            known = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        fresh = dict(zip(missing, self.embedder.embed(missing), strict=True))
+        with self._cache_lock:
+            self._cache.update(fresh)
+            while len(self._cache) > 5000:
+                self._cache.popitem(last=False)
+        return [known.get(t) or fresh[t] for t in texts]
 
     def _coverage(self, terms: set[str], text_terms: set[str]) -> float:
         total = sum(self.idf(t) for t in terms)
