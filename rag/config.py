@@ -77,7 +77,22 @@ class Settings(BaseSettings):
         le=1.0,
         description="Weight of cosine similarity against normalised BM25 when fusing.",
     )
-    answerer: Literal["extractive"] = "extractive"
+    answerer: Literal["extractive", "local", "openai"] = Field(
+        "extractive",
+        description="extractive (quotes, instant), local (llama.cpp on a GGUF) or openai (any "
+        "OpenAI-compatible endpoint); generated sentences are verified against their sources.",
+    )
+    llm_model_path: Path | None = Field(
+        None,
+        description="GGUF file for RAG_ANSWERER=local; "
+        "default: the packaged Qwen2.5-Coder-1.5B-Instruct.",
+    )
+    llm_context: int = Field(4096, ge=512)
+    llm_threads: int | None = Field(None, ge=1)
+    llm_max_tokens: int = Field(160, ge=16, le=2048)
+    openai_base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8080/v1")
+    openai_model: str | None = None
+    openai_api_key: str | None = None
     max_answer_sentences: int = Field(4, ge=1, le=10)
     min_coverage: float = Field(
         0.38,

@@ -54,8 +54,11 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     standalone_question: str = ""
+    answerer: str = "extractive"
+    dropped: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON contract (``rag ask --json``, ``POST /api/ask``); see ``details()`` for more."""
         return {
             "question": self.question,
             "answer": self.answer,
@@ -64,5 +67,24 @@ class Answer:
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }
 
+    def details(self) -> dict[str, Any]:
+        """Extras beyond the contract: the standalone question, the answerer, and the generated
+        sentences the verifier dropped (with reasons)."""
+        return {
+            "standalone_question": self.standalone_question,
+            "answerer": self.answerer,
+            "dropped": list(self.dropped),
+        }
+
     def citation(self, n: int) -> Citation:
         return next(c for c in self.citations if c.n == n)
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """A step of ``RagChain.stream``: ``evidence`` or ``token`` carry ``text``; ``final`` carries
+    the verified ``answer``."""
+
+    kind: str
+    text: str = ""
+    answer: Answer | None = None

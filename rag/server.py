@@ -17,7 +17,7 @@ import html
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -171,30 +171,51 @@ def build_ui(chain: RagChain, startup: Startup, document_titles: list[str]) -> A
         documents: list[str] | None,
         date_from: str,
         date_to: str,
+        answerer: str | None = None,
     ) -> Iterator[Any]:
         if not startup.ready.is_set():
             yield f"⏳ {startup.status} Your question will be answered as soon as it is ready."
+        evidence, draft, answer = "", "", None
         try:
             startup.wait()
             filters = parse_filters(documents, date_from, date_to)
-            answer = chain.ask(
-                message, history=_history_for_chain(history), k=int(k), filters=filters or None
+            events = chain.stream(
+                message,
+                history=_history_for_chain(history),
+                k=int(k),
+                filters=filters or None,
+                answerer=answerer or None,
             )
+            for event in events:
+                if event.kind == "evidence":
+                    evidence = event.text
+                    yield f"{evidence}\n\n*Writing a fuller answer from these sources…*"
+                elif event.kind == "token":
+                    draft += event.text
+                    yield f"{evidence}\n\n*Draft, not yet checked against the sources:* {draft}"
+                else:
+                    answer = event.answer
         except RagError as exc:
             yield f"⚠️ {exc}"
             return
+        assert answer is not None
         if answer.refused:
             yield answer.answer
             return
-        shown = ""
-        for sentence in _sentences_of(answer.answer):
-            shown = f"{shown} {sentence}".strip()
-            yield shown
+        if not evidence:  # the extractive answerer is instant: show it sentence by sentence
+            shown = ""
+            for sentence in _sentences_of(answer.answer):
+                shown = f"{shown} {sentence}".strip()
+                yield shown
+        sources = sources_markdown(answer)
+        if answer.dropped:
+            removed = "".join(f"\n- {html.escape(d)}" for d in answer.dropped)
+            sources += f"\n\n*Removed from the generated answer (not supported):*{removed}"
         yield [
             gr.ChatMessage(role="assistant", content=answer.answer),
             gr.ChatMessage(
                 role="assistant",
-                content=sources_markdown(answer),
+                content=sources,
                 metadata={"title": f"Sources ({len(answer.citations)})", "status": "done"},
             ),
         ]
@@ -227,10 +248,19 @@ def build_ui(chain: RagChain, startup: Startup, document_titles: list[str]) -> A
             with gr.Row():
                 date_from = gr.Textbox(label="Headlines from (YYYY-MM-DD)", max_lines=1)
                 date_to = gr.Textbox(label="Headlines to (YYYY-MM-DD)", max_lines=1)
+            available = chain.available_answerers()
+            default = chain.settings.answerer if chain.settings.answerer in available else None
+            answerer = gr.Radio(
+                available,
+                value=default or "extractive",
+                label="Answerer (extractive quotes the sources; local and openai write an answer "
+                "that is checked against them)",
+                visible=len(available) > 1,
+            )
         chat = gr.ChatInterface(
             respond,
             chatbot=gr.Chatbot(height=560, elem_id="chatbot", label="citerag"),
-            additional_inputs=[k, documents, date_from, date_to],
+            additional_inputs=[k, documents, date_from, date_to, answerer],
             additional_inputs_accordion=options,
             api_name="chat",
             concurrency_limit=CONCURRENCY,
@@ -265,6 +295,7 @@ class AskBody(BaseModel):
     history: list[dict[str, Any] | list[str] | str] | None = None
     k: int | None = Field(default=None, ge=1, le=50)
     filters: FilterBody | None = None
+    answerer: Literal["extractive", "local", "openai"] | None = None
 
 
 def build_api(chain: RagChain, startup: Startup) -> Any:
@@ -297,13 +328,17 @@ def build_api(chain: RagChain, startup: Startup) -> Any:
                 f.date_from.isoformat() if f.date_from else None,
                 f.date_to.isoformat() if f.date_to else None,
             )
+        if body.answerer and body.answerer not in chain.available_answerers():
+            available = ", ".join(chain.available_answerers())
+            raise HTTPException(422, f"answerer {body.answerer!r} is not available here "
+                                     f"(available: {available})")  # fmt: skip
         try:
             await run_in_threadpool(startup.wait, 120.0)
         except RagError as exc:
             raise HTTPException(503, str(exc)) from None
         try:
             answer = await run_in_threadpool(
-                chain.ask, body.question, body.history, body.k, filters or None
+                chain.ask, body.question, body.history, body.k, filters or None, body.answerer
             )
         except QuestionError as exc:
             raise HTTPException(422, str(exc)) from None

