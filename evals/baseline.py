@@ -4,13 +4,19 @@ Same seed files, same embedding model, Chroma as the vector store, the default
 ``SentenceSplitter`` at chunk size 256 (so MiniLM does not truncate), ``similarity_top_k=3``.
 ``SimpleDirectoryReader`` attaches file metadata, which LlamaIndex embeds with the text by default.
 
-No local LLM backend is installed yet, so this is the *retrieval-only* variant: the engine's
-citation sources are its output, and its answer is the text of its best source, cited ``[1]``.
-It never refuses, because nothing in it decides answerability.
+Two variants:
+
+- *retrieval-only* (always): the engine's citation sources are its output, and its answer is the
+  text of its best source, cited ``[1]``. It never refuses: nothing in it decides answerability.
+- *with the local LLM* (when ``make local-llm`` is installed): the engine's own citation prompt,
+  answered by the same Qwen2.5-Coder-1.5B model our local backend uses, greedy. Its citations
+  are the sources its answer marks ``[n]``; it counts as refusing when it says the sources do
+  not give the answer.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -18,9 +24,17 @@ from typing import Any
 from evals.harness import Cited, GoldItem, Response, System
 
 NAME = "llamaindex-citation (retrieval-only)"
+LLM_NAME = "llamaindex-citation + local LLM"
+_REFUSING = re.compile(
+    r"(not (provided|mentioned|stated|specified|available|given|included)|no information|"
+    r"cannot (be )?(answer|determine)|can't (answer|determine)|do(es)? not (mention|provide|"
+    r"contain|specify|say)|unable to|don't know|not possible to)",
+    re.IGNORECASE,
+)
 
 
-def build_baseline(seed_dir: Path, data_dir: Path, embed_model: Any) -> System:
+def build_baseline(seed_dir: Path, data_dir: Path, embed_model: Any, llm: Any = None) -> System:
+    """The retrieval-only variant, or with ``llm`` (a llama-index LLM) the full engine."""
     import chromadb
     from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
     from llama_index.core.llms import MockLLM
@@ -41,10 +55,27 @@ def build_baseline(seed_dir: Path, data_dir: Path, embed_model: Any) -> System:
         embed_model=embed_model,
         transformations=[SentenceSplitter(chunk_size=256)],
     )
-    # The synthesiser is never called in the retrieval-only variant; MockLLM keeps llama-index
-    # from reaching for its OpenAI default.
-    engine = CitationQueryEngine.from_args(index, llm=MockLLM(), similarity_top_k=3)
+    # Without an LLM the synthesiser is never called; MockLLM keeps llama-index from reaching
+    # for its OpenAI default.
+    engine = CitationQueryEngine.from_args(index, llm=llm or MockLLM(), similarity_top_k=3)
     ranker = index.as_retriever(similarity_top_k=10)
+
+    def with_llm(item: GoldItem) -> Response:
+        start = time.perf_counter()
+        response = engine.query(item.question)
+        seconds = time.perf_counter() - start
+        text = str(response).strip()
+        sources = [_strip_label(s.node.get_content()) for s in response.source_nodes]
+        cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text)})
+        citations = [Cited(sources[n - 1], sources[n - 1]) for n in cited if 0 < n <= len(sources)]
+        ranked = [n.node.get_content() for n in ranker.retrieve(item.question)]
+        return Response(
+            answer=text,
+            refused=bool(_REFUSING.search(text)) or not text,
+            citations=citations,
+            ranked_units=ranked,
+            seconds=seconds,
+        )
 
     def system(item: GoldItem) -> Response:
         # The baseline has no notion of a conversation: it sees the follow-up question as is.
@@ -62,7 +93,38 @@ def build_baseline(seed_dir: Path, data_dir: Path, embed_model: Any) -> System:
             seconds=seconds,
         )
 
-    return system
+    return with_llm if llm is not None else system
+
+
+def generator_llm(generator: Any, max_tokens: int = 256) -> Any:
+    """A llama-index LLM backed by one of our generators (so both systems use the same model)."""
+    from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
+    from pydantic import PrivateAttr
+
+    class GeneratorLLM(CustomLLM):
+        _generator: Any = PrivateAttr()
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._generator = generator
+
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata(context_window=4096, num_output=max_tokens, model_name="local")
+
+        def complete(
+            self, prompt: str, formatted: bool = False, **kwargs: Any
+        ) -> CompletionResponse:
+            messages = [{"role": "user", "content": prompt}]
+            return CompletionResponse(text="".join(self._generator.stream(messages, max_tokens)))
+
+        def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> Any:
+            text = ""
+            for delta in self._generator.stream([{"role": "user", "content": prompt}], max_tokens):
+                text += delta
+                yield CompletionResponse(text=text, delta=delta)
+
+    return GeneratorLLM()
 
 
 def _strip_label(text: str) -> str:

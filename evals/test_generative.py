@@ -1,0 +1,40 @@
+"""The local generative answerer on a fixed subset of the gold set, beside LlamaIndex's
+CitationQueryEngine driven by the same model. Skipped (with the reason) without `make local-llm`.
+
+Thresholds are a ratchet, as in test_quality.py: set from what the system achieves.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from evals.harness import Scoreboard
+
+pytestmark = pytest.mark.slow
+
+THRESHOLDS = {
+    "fact_recall": (">=", 0.80),
+    "citation_precision": (">=", 0.85),
+    "refusal_accuracy": (">=", 0.75),
+    "false_refusal_rate": ("<=", 0.10),
+    "verifier_drop_share": ("<=", 0.50),
+}
+
+
+@pytest.mark.parametrize("metric", sorted(THRESHOLDS))
+def test_generative_threshold(ours_llm: Scoreboard, metric: str) -> None:
+    op, bound = THRESHOLDS[metric]
+    value = ours_llm.metrics()[metric]
+    assert value is not None
+    assert value >= bound if op == ">=" else value <= bound, (
+        f"{metric} = {value} (needs {op} {bound})"
+    )
+
+
+@pytest.mark.parametrize("metric", ["fact_recall", "citation_precision", "refusal_accuracy"])
+def test_generative_beats_the_llamaindex_engine_on_the_same_model(
+    ours_llm: Scoreboard, baseline_llm: Scoreboard, metric: str
+) -> None:
+    mine, theirs = ours_llm.metrics()[metric], baseline_llm.metrics()[metric]
+    assert mine is not None and theirs is not None
+    assert mine > theirs, f"{metric}: citerag {mine} vs baseline {theirs}"
