@@ -116,29 +116,16 @@ class ItemScore:
 
 
 def score_item(item: GoldItem, response: Response) -> ItemScore:
-    counts = {"generated": response.generated, "dropped": response.dropped}
-    if not item.answerable:
-        return ItemScore(
-            item.id,
-            item.kind,
-            item.question,
-            response.answer,
-            response.refused,
-            None,
-            None,
-            None,
-            None,
-            response.seconds,
-            **counts,
-        )
-    facts_ok = not response.refused and all(states(response.answer, g) for g in item.facts)
-    precise = [
-        is_gold(c.unit_text, item) or any(states(c.unit_text, g) for g in item.facts)
-        for c in response.citations
-    ]
-    precision = (sum(precise) / len(precise)) if precise else None
-    recall = any(is_gold(c.unit_text, item) for c in response.citations)
-    rank = next((i + 1 for i, t in enumerate(response.ranked_units) if is_gold(t, item)), None)
+    facts_ok = precision = recall = rank = None
+    if item.answerable:
+        facts_ok = not response.refused and all(states(response.answer, g) for g in item.facts)
+        precise = [
+            is_gold(c.unit_text, item) or any(states(c.unit_text, g) for g in item.facts)
+            for c in response.citations
+        ]
+        precision = (sum(precise) / len(precise)) if precise else None
+        recall = any(is_gold(c.unit_text, item) for c in response.citations)
+        rank = next((i + 1 for i, t in enumerate(response.ranked_units) if is_gold(t, item)), None)
     return ItemScore(
         item.id,
         item.kind,
@@ -150,7 +137,8 @@ def score_item(item: GoldItem, response: Response) -> ItemScore:
         recall,
         rank,
         response.seconds,
-        **counts,
+        response.generated,
+        response.dropped,
     )
 
 

@@ -114,9 +114,11 @@ def question_names(question: str) -> list[str]:
 
 
 def is_explanatory(question: str) -> bool:
-    return bool(
-        re.match(r"\s*(why|how|in what way|what (reasons?|explains?|makes?))\b", question.lower())
-    )
+    """ "Why ...?" and "How did ...?" want reasons; "How many/long/much ...?" want a fact."""
+    q = question.lower()
+    if re.match(r"\s*how (many|much|long|old|far|often|big|large)\b", q):
+        return False
+    return bool(re.match(r"\s*(why|how|in what way|what (reasons?|explains?|makes?))\b", q))
 
 
 _DANGLING = re.compile(
@@ -153,10 +155,11 @@ class ExtractiveAnswerer:
         return [known.get(t) or fresh[t] for t in texts]
 
     def _coverage(self, terms: set[str], text_terms: set[str]) -> float:
+        """Rarity-weighted share of the question's terms found in ``text_terms``."""
         total = sum(self.idf(t) for t in terms)
         if not total:
             return 0.0
-        return sum(self.idf(t) for t in terms & text_terms) / total
+        return sum(self.idf(t) for t in terms if _matches(t, text_terms)) / total
 
     def candidates(self, question: str, retrieval: Retrieval) -> list[Candidate]:
         """Every sentence of the evidence, scored against the question."""
@@ -270,16 +273,23 @@ class ExtractiveAnswerer:
             qualifies = bool(_QUALIFIER.match(following.text)) and len(following.text.split()) <= 12
             if restates or qualifies:
                 end = following.end
+        # Never cut a quotation in half: extend to the sentence that closes it.
+        index = next(i for i, sp in enumerate(spans) if sp.end >= end)
+        while _open_quote(cand.unit.text[start:end]) and index + 1 < len(spans):
+            index += 1
+            end = spans[index].end
         return cand, start, end
 
     def _render(self, chosen: list[tuple[Candidate, int, int]], support: float) -> Composed:
         merged: list[tuple[Candidate, int, int]] = []
         for cand, start, end in chosen:
+            text = cand.unit.text
             twin = next(
                 (
                     i
                     for i, (c, s, e) in enumerate(merged)
-                    if c.unit.unit_id == cand.unit.unit_id and start <= e and s <= end
+                    if c.unit.unit_id == cand.unit.unit_id
+                    and not text[min(e, end) : max(s, start)].strip()  # overlapping or adjacent
                 ),
                 None,
             )
@@ -322,6 +332,25 @@ class ExtractiveAnswerer:
         return Composed(
             " ".join(sentences), False, sorted(citations.values(), key=lambda c: c.n), support
         )
+
+
+def _open_quote(text: str) -> bool:
+    straight = text.count('"')
+    return straight % 2 == 1 or text.count("\u201c") > text.count("\u201d")
+
+
+def _matches(term: str, text_terms: set[str]) -> bool:
+    """Exact stem match, or the same word family the stemmer left apart ("rival" and "rivalri",
+    "russia" and "russian"): one stem extends the other by at most three letters."""
+    if term in text_terms:
+        return True
+    if len(term) < 5:
+        return False
+    return any(
+        len(other) >= 5 and abs(len(other) - len(term)) <= 3
+        and (other.startswith(term) or term.startswith(other))
+        for other in text_terms
+    )  # fmt: skip
 
 
 def _same(a: Candidate, b: Candidate) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,3 +48,10 @@ def corpus(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "corpus"
     shutil.copytree(SEEDS, folder)
     yield folder
+
+
+def free_port() -> int:
+    """A loopback port nobody is listening on (for servers the tests start)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

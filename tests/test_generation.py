@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from rag.errors import ConfigError, ModelError
 from rag.results import Answer
 from rag.verify import supports
 
-from .conftest import ROOT, SEEDS, make_chain
+from .conftest import ROOT, SEEDS, free_port, make_chain
 
 pytestmark = [
     pytest.mark.slow,
@@ -101,15 +100,9 @@ def test_local_backend_follow_up(local_chain: RagChain) -> None:
     assert_verified(answer)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def llama_server(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
     log = log_path.open("w")
     proc = subprocess.Popen(
@@ -179,7 +172,7 @@ def test_unreachable_endpoint_names_the_setting(tmp_path: Path, embedder: Embedd
         [SEEDS],
         embedder,
         answerer="openai",
-        openai_base_url=f"http://127.0.0.1:{_free_port()}/v1",
+        openai_base_url=f"http://127.0.0.1:{free_port()}/v1",
         openai_model="x",
     )
     with pytest.raises(ModelError, match="RAG_OPENAI_BASE_URL"):

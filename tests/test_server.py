@@ -7,7 +7,6 @@ import concurrent.futures
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ import pytest
 from rag.results import Answer, Citation
 from rag.server import _history_for_chain, citation_label, highlight, sources_markdown
 
-from .conftest import ROOT, SEEDS
+from .conftest import ROOT, SEEDS, free_port
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -75,15 +74,9 @@ def test_history_drops_sources_messages_and_reads_content_parts() -> None:
 # --- the running server ----------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     data = tmp_path_factory.mktemp("server-data")
     env = {**os.environ, "RAG_DATA_DIR": str(data), "RAG_CORPUS": str(SEEDS)}
     log = open(data / "server.log", "w")  # noqa: SIM115
