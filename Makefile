@@ -43,8 +43,16 @@ chat: $(STAMP)
 ask: $(STAMP)
 	$(BIN)/rag ask "Why do analysts doubt a Russia-Iran split?"
 
+# Where the machine allows it (root, as in CI), the whole suite runs with the network cut:
+# a private network namespace with only loopback up, which proves nothing is fetched at run time.
+# pytest's "no tests collected" (exit 5) is not a failure of the product.
 test: $(STAMP) $(LLM_STAMP) browser
-	$(BIN)/pytest tests evals
+	@if unshare -n true 2>/dev/null && command -v ip >/dev/null 2>&1; then \
+	  echo "running the tests with the network cut (unshare -n, loopback only)"; \
+	  unshare -n sh -c 'ip link set lo up && exec $(BIN)/pytest tests evals'; \
+	else \
+	  $(BIN)/pytest tests evals; \
+	fi; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
 test-fast: $(STAMP)
 	$(BIN)/pytest tests evals -m "not slow"
@@ -52,11 +60,12 @@ test-fast: $(STAMP)
 evals: $(STAMP)
 	$(BIN)/pytest evals
 
+# Speed figures; with the local LLM installed (make local-llm) also generation vs extractive.
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
 
 bench-llm: $(LLM_STAMP)
-	$(BIN)/python bench/bench.py --llm
+	$(BIN)/python bench/bench.py --llm-only
 
 lint: $(STAMP)
 	$(BIN)/ruff check rag tests evals bench app.py
