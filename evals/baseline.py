@@ -10,8 +10,8 @@ Two variants:
   text of its best source, cited ``[1]``. It never refuses: nothing in it decides answerability.
 - *with the local LLM* (when ``make local-llm`` is installed): the engine's own citation prompt,
   answered by the same Qwen2.5-Coder-1.5B model our local backend uses, greedy. Its citations
-  are the sources its answer marks ``[n]``; it counts as refusing when it says the sources do
-  not give the answer.
+  are the sources its answer refers to (``[n]``, ``[Source n]`` or ``Source n``); it counts as
+  refusing when it says the sources do not give the answer.
 """
 
 from __future__ import annotations
@@ -66,7 +66,9 @@ def build_baseline(seed_dir: Path, data_dir: Path, embed_model: Any, llm: Any = 
         seconds = time.perf_counter() - start
         text = str(response).strip()
         sources = [_strip_label(s.node.get_content()) for s in response.source_nodes]
-        cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text)})
+        # The engine's prompt asks for [n]; the model also writes "[Source 3]" or "Source 2".
+        refs = re.findall(r"\[(\d+)\]|[Ss]ource\s+(\d+)", text)
+        cited = sorted({int(bracketed or named) for bracketed, named in refs})
         citations = [Cited(sources[n - 1], sources[n - 1]) for n in cited if 0 < n <= len(sources)]
         ranked = [n.node.get_content() for n in ranker.retrieve(item.question)]
         return Response(
