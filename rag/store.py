@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -328,7 +328,3 @@ def _to_metadata_filters(filters: Filters) -> MetadataFilters | None:
     if (filters.date_from or filters.date_to) and not filters.date_from:
         parts.append(MetadataFilter(key="date_int", value=0, operator=FilterOperator.GT))
     return MetadataFilters(filters=parts, condition=FilterCondition.AND) if parts else None
-
-
-def as_lookup(passages: Iterable[StoredPassage]) -> dict[str, Unit]:
-    return {p.unit.unit_id: p.unit for p in passages}
