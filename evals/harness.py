@@ -198,6 +198,14 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
 
 
+def check_threshold(board: Scoreboard, metric: str, op: str, bound: float) -> None:
+    """Assert ``metric op bound`` on ``board`` with a message that says what was measured."""
+    value = board.metrics()[metric]
+    assert value is not None, f"{metric} was not measured"
+    ok = value >= bound if op == ">=" else value <= bound
+    assert ok, f"{board.system}: {metric} = {value} (needs {op} {bound})"
+
+
 def run(system: System, items: list[GoldItem], name: str) -> Scoreboard:
     return Scoreboard(name, [score_item(item, system(item)) for item in items])
 

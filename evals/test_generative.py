@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from evals.harness import Scoreboard
+from evals.harness import Scoreboard, check_threshold
 
 pytestmark = pytest.mark.slow
 
@@ -23,12 +23,7 @@ THRESHOLDS = {
 
 @pytest.mark.parametrize("metric", sorted(THRESHOLDS))
 def test_generative_threshold(ours_llm: Scoreboard, metric: str) -> None:
-    op, bound = THRESHOLDS[metric]
-    value = ours_llm.metrics()[metric]
-    assert value is not None
-    assert value >= bound if op == ">=" else value <= bound, (
-        f"{metric} = {value} (needs {op} {bound})"
-    )
+    check_threshold(ours_llm, metric, *THRESHOLDS[metric])
 
 
 @pytest.mark.parametrize("metric", ["fact_recall", "citation_precision", "refusal_accuracy"])

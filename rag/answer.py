@@ -208,8 +208,11 @@ class ExtractiveAnswerer:
 
     # -- composing ----------------------------------------------------------------------------
 
-    def compose(self, question: str, retrieval: Retrieval) -> Composed:
-        ranked = self.candidates(question, retrieval)
+    def compose(self, question: str, retrieval: Retrieval,
+                ranked: list[Candidate] | None = None) -> Composed:  # fmt: skip
+        """The quoted answer; ``ranked`` passes in ``candidates()`` already computed."""
+        if ranked is None:
+            ranked = self.candidates(question, retrieval)
         kind = answer_type(question)
         names = set(keywords(" ".join(question_names(question))))
         ranked = [c for c in ranked if c.unit.kind == "headline" or not c.text.endswith("?")]

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from rag.answer import Composed, ExtractiveAnswerer
+from rag.answer import Candidate, Composed, ExtractiveAnswerer
 from rag.chunking import Unit
 from rag.generation import Generator
 from rag.results import Citation
@@ -61,12 +61,13 @@ class GenerativeAnswerer:
         return final
 
     def stream(self, question: str, retrieval: Retrieval) -> Iterator[Event]:
-        quoted = self.extractive.compose(question, retrieval)
+        ranked = self.extractive.candidates(question, retrieval)
+        quoted = self.extractive.compose(question, retrieval, ranked)
         yield Event("evidence", quoted.text, quoted)
         if quoted.refused:
             yield Event("final", quoted.text, quoted)
             return
-        sources = self._sources(question, retrieval, quoted)
+        sources = self._sources(retrieval, quoted, ranked)
         prompt = self._prompt(question, sources)
         pieces = []
         for piece in self.generator.stream(prompt, self.max_tokens):
@@ -82,14 +83,15 @@ class GenerativeAnswerer:
 
     # -- prompt -------------------------------------------------------------------------------
 
-    def _sources(self, question: str, retrieval: Retrieval, quoted: Composed) -> dict[int, Unit]:
+    def _sources(self, retrieval: Retrieval, quoted: Composed, ranked: list[Candidate]
+                 ) -> dict[int, Unit]:  # fmt: skip
         """The cited units first, then the next best-supported ones, numbered from 1."""
         units: list[Unit] = []
         by_id = {e.unit.unit_id: e.unit for e in retrieval.evidence}
         for citation in quoted.citations:
             if citation.unit_id in by_id:
                 units.append(by_id[citation.unit_id])
-        for cand in self.extractive.candidates(question, retrieval):
+        for cand in ranked:
             if len(units) >= MAX_SOURCES:
                 break
             if cand.unit.unit_id not in {u.unit_id for u in units} and cand.coverage >= 0.3:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
-from collections.abc import Iterator
+import subprocess
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 import rag  # noqa: F401  (applies the offline environment first)
@@ -55,3 +60,33 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running(
+    command: list[str], ready: Callable[[], bool], log: Path, timeout: float, **popen: Any
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a real server process, wait until ``ready()`` says it answers, stop it afterwards.
+    Its output goes to ``log``, whose tail is shown if it dies or never gets ready."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, **popen)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"{command[:3]} exited:\n{log.read_text()[-3000:]}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if ready():
+                        break
+                if time.monotonic() > deadline:
+                    pytest.fail(
+                        f"{command[:3]} not ready in {timeout:.0f} s:\n{log.read_text()[-3000:]}"
+                    )
+                time.sleep(0.3)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()

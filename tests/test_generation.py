@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from rag.errors import ConfigError, ModelError
 from rag.results import Answer
 from rag.verify import supports
 
-from .conftest import ROOT, SEEDS, free_port, make_chain
+from .conftest import ROOT, SEEDS, free_port, make_chain, running
 
 pytestmark = [
     pytest.mark.slow,
@@ -103,44 +101,27 @@ def test_local_backend_follow_up(local_chain: RagChain) -> None:
 @pytest.fixture(scope="module")
 def llama_server(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
-    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(gguf),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "4096",
-            "--n_threads",
-            "2",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, log_path.read_text()[-2000:]
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("llama_cpp.server did not come up:\n" + log_path.read_text()[-2000:])
+    command = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(gguf),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "4096",
+        "--n_threads",
+        "2",
+    ]
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    with running(
+        command, lambda: httpx.get(f"{url}/models", timeout=2).status_code == 200, log, 180
+    ):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 def test_openai_backend_against_a_real_local_server(

@@ -7,7 +7,6 @@ import concurrent.futures
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import pytest
 from rag.results import Answer, Citation
 from rag.server import _history_for_chain, citation_label, highlight, sources_markdown
 
-from .conftest import ROOT, SEEDS, free_port
+from .conftest import ROOT, SEEDS, free_port, running
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -79,38 +78,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     data = tmp_path_factory.mktemp("server-data")
     env = {**os.environ, "RAG_DATA_DIR": str(data), "RAG_CORPUS": str(SEEDS)}
-    log = open(data / "server.log", "w")  # noqa: SIM115
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, (data / "server.log").read_text()
-            try:
-                if httpx.get(f"{url}/api/health", timeout=2).json()["status"] == "ready":
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail("server not ready in 300 s:\n" + (data / "server.log").read_text())
+    started = time.monotonic()
+
+    def ready() -> bool:
+        return bool(httpx.get(f"{url}/api/health", timeout=2).json()["status"] == "ready")
+
+    command = [sys.executable, "app.py", "--port", str(port)]
+    with running(command, ready, data / "server.log", 300, cwd=ROOT, env=env):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         (ARTIFACTS / "startup_seconds.txt").write_text(f"{time.monotonic() - started:.1f}\n")
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 pytestmark_slow = pytest.mark.slow
