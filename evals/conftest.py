@@ -123,15 +123,48 @@ def baseline_llm(
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if "ours" not in _BOARDS:
         return
-    from evals.harness import ratios, render_terminal
+    from evals.harness import gap, overlap_share, ratios, render_terminal, split_of
 
-    order = ["ours", "baseline", "ours-llm", "baseline-llm"]
-    boards = [_BOARDS[k] for k in order if k in _BOARDS]
+    boards = []
+    for key in ("ours", "baseline"):
+        if key in _BOARDS:
+            boards += [_BOARDS[key].part("dev"), _BOARDS[key].part("test")]
+    boards += [_BOARDS[k] for k in ("corpus2", "corpus2-baseline") if k in _BOARDS]
+    boards += [_BOARDS[k] for k in ("ours-llm", "baseline-llm") if k in _BOARDS]
     table = {}
-    for a, b in (("ours", "baseline"), ("ours-llm", "baseline-llm")):
+    pairs = [("ours", "baseline"), ("corpus2", "corpus2-baseline"), ("ours-llm", "baseline-llm")]
+    for a, b in pairs:
         if a in _BOARDS and b in _BOARDS:
             table[f"{_BOARDS[a].system} / {_BOARDS[b].system}"] = ratios(_BOARDS[a], _BOARDS[b])
-    write_reports(boards, table, EVALS)
+    if "ours" in _BOARDS and "baseline" in _BOARDS:
+        ours_test, base_test = _BOARDS["ours"].part("test"), _BOARDS["baseline"].part("test")
+        table[f"{ours_test.system} / {base_test.system}"] = ratios(ours_test, base_test)
+    ours = _BOARDS["ours"]
+    notes = [
+        "dev - test gap (citerag): "
+        + ", ".join(
+            f"{k} {v:+.3f}"
+            for k, v in gap(ours.part("dev"), ours.part("test")).items()
+            if v is not None
+        ),  # fmt: skip
+    ]
+    units = _seed_unit_texts()
+    gold = load_gold()
+    for split in ("dev", "test"):
+        part = [g for g in gold if split_of(g.id) == split]
+        notes.append(
+            f"{split}: {len(part)} questions; share of answerable ones whose content words "
+            f"mostly appear in their gold unit: {overlap_share(part, units):.2f}"
+        )
+    write_reports(boards, table, EVALS, notes)
     terminalreporter.section("citerag scoreboard")
-    terminalreporter.write_line(render_terminal(boards, table))
+    terminalreporter.write_line(render_terminal(boards, table, notes))
     terminalreporter.write_line(f"full report: {EVALS / 'report.md'} and report.json")
+
+
+def _seed_unit_texts() -> list[str]:
+    from rag.chunking import split_units
+    from rag.loading import discover, load_document
+
+    files, _ = discover([SEEDS])
+    return [u.text for f in files for u in split_units(load_document(f))]

@@ -17,6 +17,7 @@ no facts and no gold.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import statistics
@@ -30,7 +31,19 @@ from rag.chunking import Unit
 from rag.text import normalize
 
 DATA = Path(__file__).parent / "data"
-KINDS = ("paragraph", "headline", "why", "unanswerable", "conversation")
+KINDS = ("paragraph", "headline", "why", "list", "document", "unanswerable", "conversation")
+TEST_SHARE = 30  # percent of questions frozen as the test part
+
+
+def split_of(item_id: str) -> str:
+    """``"dev"`` or ``"test"``, decided by a hash of the item's id alone.
+
+    No weight, threshold or rule is fitted on ``test``: ``evals.fit`` reads only ``dev``. Because
+    the split depends on nothing but the id, it is frozen (an item never changes side) and a new
+    question lands on a side nobody chose.
+    """
+    bucket = int(hashlib.sha256(item_id.encode("utf-8")).hexdigest()[:8], 16) % 100
+    return "test" if bucket < TEST_SHARE else "dev"
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,11 @@ class GoldItem:
     gold: list[str]
     history: list[str] = field(default_factory=list)
     note: str = ""
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def split(self) -> str:
+        return split_of(self.id)
 
     @property
     def answerable(self) -> bool:
@@ -147,6 +165,12 @@ class Scoreboard:
     system: str
     items: list[ItemScore]
 
+    def part(self, split: str) -> Scoreboard:
+        """The items of one side of the dev/test split, as a board of their own."""
+        return Scoreboard(
+            f"{self.system} [{split}]", [s for s in self.items if split_of(s.id) == split]
+        )
+
     def _answerable(self, kind: str | None = None) -> list[ItemScore]:
         return [s for s in self.items if s.facts_ok is not None and kind in (None, s.kind)]
 
@@ -184,6 +208,22 @@ class Scoreboard:
             if wrong:
                 out.append(asdict(s))
         return out
+
+
+def overlap_share(items: list[GoldItem], unit_texts: list[str], share: float = 0.5) -> float:
+    """Share of answerable questions whose content words mostly (>= ``share``) appear in their
+    gold unit: a gold set high on this rewards word matching, not understanding."""
+    from rag.text import keywords
+
+    mostly = []
+    for item in items:
+        if not item.answerable:
+            continue
+        terms = set(keywords(item.question))
+        golds = [set(keywords(t)) for t in unit_texts if is_gold(t, item)]
+        if terms and golds:
+            mostly.append(max(len(terms & g) / len(terms) for g in golds) >= share)
+    return round(sum(mostly) / len(mostly), 4) if mostly else 0.0
 
 
 def _drop_share(items: list[ItemScore], kind: str | None) -> float | None:
@@ -276,12 +316,17 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else (f"{value:.3f}" if value <= 1.0 else f"{value:.0f}")
 
 
-def render_markdown(boards: list[Scoreboard], ratios: dict[str, dict[str, float | None]]) -> str:
+def render_markdown(
+    boards: list[Scoreboard], ratios: dict[str, dict[str, float | None]], notes: list[str]
+) -> str:
     lines = [
         "# citerag evaluation",
         "",
         "Systems side by side on the gold set "
-        f"({', '.join(f'{b.system}: {len(b.items)} questions' for b in boards)}).",
+        f"({', '.join(f'{b.system}: {len(b.items)} questions' for b in boards)}). "
+        "The answer scorer was fitted on [dev] only; [test] is frozen (evals.harness.split_of).",
+        "",
+        *[f"- {note}" for note in notes],
         "",
     ]
     header = "| metric | " + " | ".join(b.system for b in boards) + " |"
@@ -320,7 +365,9 @@ def render_markdown(boards: list[Scoreboard], ratios: dict[str, dict[str, float 
     return "\n".join(lines) + "\n"
 
 
-def render_terminal(boards: list[Scoreboard], ratios: dict[str, dict[str, float | None]]) -> str:
+def render_terminal(
+    boards: list[Scoreboard], ratios: dict[str, dict[str, float | None]], notes: list[str]
+) -> str:
     width = max(len(b.system) for b in boards) + 2
     out = ["metric".ljust(22) + "".join(b.system.rjust(width) for b in boards)]
     out.append("questions".ljust(22) + "".join(str(len(b.items)).rjust(width) for b in boards))
@@ -329,7 +376,7 @@ def render_terminal(boards: list[Scoreboard], ratios: dict[str, dict[str, float 
         out.append(metric.ljust(22) + "".join(_fmt(m[metric]).rjust(width) for m in all_metrics))
     for pair, values in ratios.items():
         out.append(f"{pair}: " + ", ".join(f"{k} {_ratio(v)}" for k, v in values.items()))
-    return "\n".join(out)
+    return "\n".join(out + notes)
 
 
 def _ratio(value: float | None) -> str:
@@ -345,10 +392,23 @@ def ratios(ours: Scoreboard, baseline: Scoreboard) -> dict[str, float | None]:
     return out
 
 
+def gap(dev: Scoreboard, test: Scoreboard) -> dict[str, float | None]:
+    """dev minus test on the answer metrics (positive: better on the questions fitted on)."""
+    a, b = dev.metrics(), test.metrics()
+    out: dict[str, float | None] = {}
+    for metric in ("fact_recall", "citation_precision", "refusal_accuracy", "false_refusal_rate"):
+        x, y = a[metric], b[metric]
+        out[metric] = None if x is None or y is None else round(x - y, 4)
+    return out
+
+
 def write_reports(
-    boards: list[Scoreboard], ratio_table: dict[str, dict[str, float | None]], folder: Path
+    boards: list[Scoreboard],
+    ratio_table: dict[str, dict[str, float | None]],
+    folder: Path,
+    notes: list[str],
 ) -> None:
-    (folder / "report.md").write_text(render_markdown(boards, ratio_table), encoding="utf-8")
+    (folder / "report.md").write_text(render_markdown(boards, ratio_table, notes), encoding="utf-8")
     payload = {
         "systems": {
             b.system: {
@@ -360,5 +420,6 @@ def write_reports(
             for b in boards
         },
         "ratios": ratio_table,
+        "notes": notes,
     }
     (folder / "report.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")

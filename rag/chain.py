@@ -74,7 +74,7 @@ class RagChain:
         if name not in self._answerers:
             extractive = self._answerers.get("extractive")
             if extractive is None:
-                extractive = ExtractiveAnswerer(self.embedder, self.settings, self.retriever.idf)
+                extractive = ExtractiveAnswerer(self.embedder, self.settings)
                 self._answerers["extractive"] = extractive
             if name != "extractive":
                 from rag.generation import generator_from_settings

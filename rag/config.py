@@ -94,20 +94,12 @@ class Settings(BaseSettings):
     openai_model: str | None = None
     openai_api_key: str | None = None
     max_answer_sentences: int = Field(4, ge=1, le=10)
-    min_coverage: float = Field(
-        0.38,
+    answer_threshold: float | None = Field(
+        None,
         ge=0.0,
         le=1.0,
-        description="Share of the question's "
-        "substance (rarity-weighted words) the best sentence must hold; "
-        "below it the question is refused as not covered.",
-    )
-    min_similarity: float = Field(
-        0.2,
-        ge=-1.0,
-        le=1.0,
-        description="Cosine similarity the "
-        "best sentence must reach unless it covers most of the question.",
+        description="Probability the best sentence must reach for an answer (below: a refusal); "
+        "default: the threshold fitted with the answer scorer (rag/scorer.json).",
     )
 
     host: str = "127.0.0.1"

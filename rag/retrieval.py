@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from llama_index.core.retrievers import BaseRetriever
@@ -100,13 +101,21 @@ class Evidence:
     rank: int
 
 
+def _no_idf(term: str) -> float:
+    return 1.0
+
+
 @dataclass
 class Retrieval:
+    """What one search found, with the corpus statistics (``idf``) of the index it searched, so
+    that the answerer weighs terms without another round trip to the store."""
+
     question: str
     query_vector: list[float]
     query_terms: list[str]
     evidence: list[Evidence]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    idf: Callable[[str], float] = _no_idf
 
 
 class _Corpus:
@@ -136,9 +145,6 @@ class HybridRetriever(BaseRetriever):
             if self._corpus is None or self._corpus.version != version:
                 self._corpus = _Corpus(self.store.all_passages(), version)
             return self._corpus
-
-    def idf(self, term: str) -> float:
-        return self.corpus().bm25.idf(term)
 
     def search(
         self, question: str, k: int | None = None, filters: Filters | None = None
@@ -199,7 +205,7 @@ class HybridRetriever(BaseRetriever):
             "search": (t2 - t1) * 1000,
             "fuse": (time.perf_counter() - t2) * 1000,
         }
-        return Retrieval(question, vector, terms, evidence, timings)
+        return Retrieval(question, vector, terms, evidence, timings, corpus.bm25.idf)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         result = self.search(query_bundle.query_str)

@@ -4,7 +4,6 @@ import re
 
 import pytest
 
-from rag.answer import answer_type, has_type, is_explanatory
 from rag.results import Answer
 
 pytestmark = pytest.mark.slow
@@ -87,16 +86,3 @@ def test_to_dict_schema(seed_chain) -> None:  # type: ignore[no-untyped-def]
         "text",
         "score",
     }
-
-
-def test_answer_type_rules() -> None:
-    assert answer_type("How many were killed?") == "number"
-    assert answer_type("When did the conflict erupt?") == "time"
-    assert answer_type("Who is Lee Smith?") == "entity"
-    assert answer_type("What did he say?") is None
-    assert has_type("at least 16 dead", "number", "")
-    assert has_type("Six killed in clashes", "number", "")
-    assert not has_type("Tension is rising", "number", "")
-    assert has_type("in the summer of 2011", "time", "")
-    assert has_type("said Alex Vatanka, an expert", "entity", "Who said it?")
-    assert is_explanatory("Why do analysts doubt it?") and not is_explanatory("Who is he?")

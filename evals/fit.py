@@ -1,0 +1,293 @@
+"""Fit the answer scorer (``rag/scorer.json``) on the dev part of the gold set, and nothing else.
+
+    python -m evals.fit            # or: make fit
+
+1. Every dev question is retrieved as the product retrieves it; each sentence of the evidence
+   gets its feature row and a label: does it state one of the question's gold facts (or hold a
+   gold snippet)? Unanswerable questions contribute only negatives.
+2. Stage 1, per sentence: a standardised L2 logistic regression; its strength ``C`` is chosen by
+   5-fold cross-validation grouped by question (log loss on held-out questions), so no question
+   is scored by a model that saw it.
+3. Stage 2, per question (answerable or not): the same kind of model over
+   ``features.QUESTION_FEATURES`` computed from stage 1's *held-out* probabilities; its ``C``
+   by 5-fold stratified cross-validation over questions.
+4. From stage 2's held-out probabilities: the refusal ``threshold`` is the largest value that
+   refuses at most 5 % of answerable dev questions (the issue's bound on false refusals); the
+   selection ``ratio`` is the one whose composed answers score best on held-out dev questions
+   (fact recall plus citation precision, median length at most 60 words).
+5. The final weights of both stages are fitted on all dev questions with the chosen ``C``s.
+
+Test questions (``evals.harness.split_of``) and the second corpus are never read here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import rag  # noqa: F401  (offline environment first)
+from evals.harness import Cited, GoldItem, Response, load_gold, score_item, states
+from rag.answer import Candidate, ExtractiveAnswerer
+from rag.chain import RagChain
+from rag.config import Settings
+from rag.conversation import rewrite
+from rag.embedding import Embedder
+from rag.features import FEATURES, QUESTION_FEATURES, Sentence, question_row
+from rag.scorer import DEFAULT_PATH, Linear, Scorer
+from rag.text import normalize
+
+ROOT = Path(__file__).resolve().parent.parent
+C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+RATIO_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+MAX_FALSE_REFUSALS = 0.05
+MAX_MEDIAN_WORDS = 60
+FOLDS = 5
+
+
+@dataclass
+class Example:
+    item: GoldItem
+    question: str
+    sentences: list[Sentence]
+    rows: list[list[float]]
+    labels: list[int]
+
+
+def label(sentence: Sentence, item: GoldItem) -> int:
+    """1 when the sentence states a gold fact or holds (or lies inside) a gold snippet."""
+    if not item.answerable:
+        return 0
+    text = normalize(sentence.text).lower()
+    if any(states(sentence.text, group) for group in item.facts):
+        return 1
+    for snippet in item.gold:
+        snip = normalize(snippet).lower()
+        if snip in text or (len(text) > 20 and text in snip):
+            return 1
+    return 0
+
+
+def standalone(item: GoldItem) -> str:
+    return rewrite(item.question, [{"role": "user", "content": t} for t in item.history])
+
+
+def collect(chain: RagChain, items: list[GoldItem]) -> list[Example]:
+    answerer = chain.answerer_for("extractive")
+    assert isinstance(answerer, ExtractiveAnswerer)
+    out = []
+    for item in items:
+        question = standalone(item)
+        retrieval = chain.retrieve(question)
+        sentences, rows = answerer.featurize(question, retrieval)
+        out.append(Example(item, question, sentences, rows,
+                           [label(s, item) for s in sentences]))  # fmt: skip
+    return out
+
+
+def _fit(x: np.ndarray, y: np.ndarray, c: float):  # type: ignore[no-untyped-def]
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000))
+    model.fit(x, y)
+    return model
+
+
+def out_of_fold(examples: list[Example], c: float) -> list[list[float]]:
+    """Each question's sentence probabilities from a model fitted without that question."""
+    from sklearn.model_selection import GroupKFold
+
+    x, y, groups = _stack(examples)
+    probs = np.zeros(len(y))
+    for train, held in GroupKFold(n_splits=FOLDS).split(x, y, groups):
+        model = _fit(x[train], y[train], c)
+        probs[held] = model.predict_proba(x[held])[:, 1]
+    out, at = [], 0
+    for ex in examples:
+        out.append(list(probs[at : at + len(ex.rows)]))
+        at += len(ex.rows)
+    return out
+
+
+def _stack(examples: list[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x = np.asarray([r for ex in examples for r in ex.rows], dtype=np.float64)
+    y = np.asarray([v for ex in examples for v in ex.labels])
+    groups = np.asarray([i for i, ex in enumerate(examples) for _ in ex.rows])
+    return x, y, groups
+
+
+def log_loss(examples: list[Example], probs: list[list[float]]) -> float:
+    eps = 1e-9
+    total, n = 0.0, 0
+    for ex, ps in zip(examples, probs, strict=True):
+        for y, p in zip(ex.labels, ps, strict=True):
+            p = min(max(p, eps), 1 - eps)
+            total -= y * np.log(p) + (1 - y) * np.log(1 - p)
+            n += 1
+    return total / max(n, 1)
+
+
+def question_rows(examples: list[Example], probs: list[list[float]]) -> np.ndarray:
+    return np.asarray([question_row(ex.rows, ps) for ex, ps in zip(examples, probs, strict=True)])
+
+
+def gate_out_of_fold(x: np.ndarray, y: np.ndarray, c: float) -> np.ndarray:
+    from sklearn.model_selection import StratifiedKFold
+
+    out = np.zeros(len(y))
+    for train, held in StratifiedKFold(FOLDS, shuffle=True, random_state=0).split(x, y):
+        out[held] = _fit(x[train], y[train], c).predict_proba(x[held])[:, 1]
+    return out
+
+
+def binary_log_loss(y: np.ndarray, p: np.ndarray) -> float:
+    p = np.clip(p, 1e-9, 1 - 1e-9)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def choose_threshold(examples: list[Example], gate: np.ndarray) -> float:
+    """The largest threshold that refuses at most ``MAX_FALSE_REFUSALS`` of answerable ones."""
+    best = sorted(float(g) for ex, g in zip(examples, gate, strict=True) if ex.item.answerable)
+    allowed = int(np.floor(MAX_FALSE_REFUSALS * len(best)))
+    # Refusing the `allowed` weakest answerable questions at most: sit just under the next one.
+    return float(best[allowed]) - 1e-6 if best else 0.5
+
+
+def compose_all(answerer: ExtractiveAnswerer, examples: list[Example], probs: list[list[float]],
+                gate: np.ndarray, threshold: float, ratio: float
+                ) -> list[tuple[GoldItem, Response]]:  # fmt: skip
+    out = []
+    for ex, ps, g in zip(examples, probs, gate, strict=True):
+        ranked: list[Candidate] = answerer.rank(ex.sentences, ex.rows, ps)
+        composed = answerer.select(ex.question, ranked, float(g), threshold, ratio)
+        response = Response(
+            answer=composed.text,
+            refused=composed.refused,
+            citations=[Cited(q, c.text) for c in composed.citations for q in c.quotes[:1]],
+            ranked_units=[],
+            seconds=0.0,
+        )
+        out.append((ex.item, response))
+    return out
+
+
+def answer_quality(pairs: list[tuple[GoldItem, Response]]) -> dict[str, float]:
+    scores = [score_item(item, response) for item, response in pairs]
+    answerable = [s for s in scores if s.facts_ok is not None]
+    precision = [s.citation_precision for s in answerable if s.citation_precision is not None]
+    words = [len(r.answer.split()) for _, r in pairs if not r.refused]
+    unanswerable = [s for s in scores if s.facts_ok is None]
+    return {
+        "refusal_accuracy": statistics.fmean(s.refused for s in unanswerable),
+        "false_refusals": statistics.fmean(s.refused for s in answerable),
+        "fact_recall": statistics.fmean(bool(s.facts_ok) for s in answerable),
+        "citation_precision": statistics.fmean(precision) if precision else 0.0,
+        "median_words": statistics.median(words) if words else 0.0,
+    }
+
+
+def _linear(model, features: tuple[str, ...]) -> Linear:  # type: ignore[no-untyped-def]
+    scaler, logistic = model.steps[0][1], model.steps[1][1]
+    return Linear(
+        features=features,
+        mean=tuple(float(v) for v in scaler.mean_),
+        scale=tuple(float(v) for v in scaler.scale_),
+        coef=tuple(float(v) for v in logistic.coef_[0]),
+        intercept=float(logistic.intercept_[0]),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_PATH)
+    args = parser.parse_args(argv)
+
+    dev = [item for item in load_gold() if item.split == "dev"]
+    embedder = Embedder.from_settings(Settings.load())
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings.load(data_dir=Path(tmp), corpus=[ROOT / "seeds"])
+        chain = RagChain(settings, embedder)
+        chain.ensure_index()
+        examples = collect(chain, dev)
+        answerer = chain.answerer_for("extractive")
+        assert isinstance(answerer, ExtractiveAnswerer)
+
+        losses = {}
+        oof: dict[float, list[list[float]]] = {}
+        for c in C_GRID:
+            oof[c] = out_of_fold(examples, c)
+            losses[c] = log_loss(examples, oof[c])
+            print(f"C={c:<5} held-out log loss {losses[c]:.4f}")
+        c_best = min(C_GRID, key=lambda c: losses[c])
+        probs = oof[c_best]
+
+        xq = question_rows(examples, probs)
+        yq = np.asarray([int(ex.item.answerable) for ex in examples])
+        gate_oof = {c: gate_out_of_fold(xq, yq, c) for c in C_GRID}
+        gate_losses = {c: binary_log_loss(yq, gate_oof[c]) for c in C_GRID}
+        for c in C_GRID:
+            print(f"question C={c:<5} held-out log loss {gate_losses[c]:.4f}")
+        cq_best = min(C_GRID, key=lambda c: gate_losses[c])
+        gate = gate_oof[cq_best]
+        threshold = choose_threshold(examples, gate)
+
+        ratio_scores = {}
+        for ratio in RATIO_GRID:
+            q = answer_quality(compose_all(answerer, examples, probs, gate, threshold, ratio))
+            ok = q["median_words"] <= MAX_MEDIAN_WORDS
+            ratio_scores[ratio] = {**q, "objective": (q["fact_recall"] + q["citation_precision"])
+                                   if ok else 0.0}  # fmt: skip
+            print(f"ratio={ratio} {ratio_scores[ratio]}")
+        ratio = max(RATIO_GRID, key=lambda r: (ratio_scores[r]["objective"], r))
+
+        x, y, _ = _stack(examples)
+        scorer = Scorer(
+            sentence=_linear(_fit(x, y, c_best), FEATURES),
+            question=_linear(_fit(xq, yq, cq_best), QUESTION_FEATURES),
+            threshold=round(threshold, 6),
+            ratio=ratio,
+            provenance={
+                "fitted_by": "python -m evals.fit",
+                "date": dt.date.today().isoformat(),
+                "fitted_on": "dev part of evals/data (evals.harness.split_of); test never read",
+                "dev_questions": len(examples),
+                "sentences": int(len(y)),
+                "positives": int(y.sum()),
+                "unanswerable_dev_questions": int((yq == 0).sum()),
+                "sentence_C": {
+                    "chosen": c_best,
+                    "grid_log_loss": {str(k): round(v, 5) for k, v in losses.items()},
+                },
+                "question_C": {
+                    "chosen": cq_best,
+                    "grid_log_loss": {str(k): round(v, 5) for k, v in gate_losses.items()},
+                },
+                "threshold": f"largest held-out stage-2 probability that refuses at most "
+                f"{MAX_FALSE_REFUSALS:.0%} of answerable dev questions ({FOLDS}-fold, grouped)",
+                "ratio": {
+                    "chosen": ratio,
+                    "grid": {
+                        str(k): {m: round(v, 4) for m, v in s.items()}
+                        for k, s in ratio_scores.items()
+                    },
+                },
+            },
+        )
+        scorer.save(args.out)
+        print(f"wrote {args.out}: C={c_best}/{cq_best}, threshold={threshold:.4f}, ratio={ratio}")
+        for stage in (scorer.sentence, scorer.question):
+            for name, w in sorted(zip(stage.features, stage.coef, strict=True),
+                                  key=lambda t: -abs(t[1])):  # fmt: skip
+                print(f"  {name:<22} {w:+.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
