@@ -13,9 +13,12 @@ file name.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import html.parser
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -126,25 +129,63 @@ def is_supported(path: Path) -> bool:
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[DocumentError]]:
     """Expand folders into the corpus files they hold (sorted, hidden files skipped).
 
-    A path that does not exist or has an unsupported format is returned as an error rather than
-    raised, so one bad argument never stops the rest of an ingest.
+    Only regular files inside a folder the user gave are read: a symbolic link is followed only
+    when its target stays inside that folder; a link out of it, a link loop, a dangling link,
+    a FIFO or a device is reported, never read. A path that does not exist or has an unsupported
+    format is returned as an error rather than raised, so one bad argument never stops the rest
+    of an ingest.
     """
     files: list[Path] = []
     errors: list[DocumentError] = []
     for path in paths:
         if path.is_dir():
+            root = path.resolve()
             for child in sorted(path.rglob("*")):
                 hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
-                if child.is_file() and not hidden and is_supported(child):
+                if hidden or not is_supported(child):
+                    continue
+                problem = _outside_or_special(child, root)
+                if problem:
+                    errors.append(DocumentError(str(child), problem))
+                elif child.is_file():
                     files.append(child)
         elif path.is_file():
             if is_supported(path):
                 files.append(path)
             else:
                 errors.append(DocumentError(str(path), _unsupported(path)))
+        elif path.is_symlink():
+            errors.append(DocumentError(str(path), "is a broken or looping symbolic link"))
         else:
             errors.append(DocumentError(str(path), "no such file or folder; check the path"))
     return files, errors
+
+
+def _outside_or_special(child: Path, root: Path) -> str | None:
+    """Why ``child`` (found below ``root``) must not be read, or None when it may."""
+    if child.is_symlink():
+        try:
+            target = child.resolve(strict=True)
+        except RuntimeError:
+            return "is a symbolic link loop; not indexed"
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "is a symbolic link loop; not indexed"
+            return "is a symbolic link to nothing (its target is missing); not indexed"
+        if not target.is_relative_to(root):
+            return (
+                f"is a symbolic link to {target}, outside the corpus folder {root}; not indexed "
+                "(copy the file into the folder if it belongs to the corpus)"
+            )
+    try:
+        mode = os.stat(child).st_mode
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc}); check permissions"
+    if stat.S_ISDIR(mode):
+        return None
+    if not stat.S_ISREG(mode):
+        return "is not a regular file (a FIFO, socket or device); not indexed"
+    return None
 
 
 def _unsupported(path: Path) -> str:

@@ -130,3 +130,20 @@ def test_settings_change_builds_a_fresh_collection(tmp_path: Path, embedder: Emb
     assert b.store.count() == 0
     b.ingest()
     assert b.store.count() > 0
+
+
+def test_a_link_out_of_the_corpus_is_never_indexed_or_quoted(
+    corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$zebraquokka:19000:0:99999:7:::\n", "utf-8")
+    (corpus / "shadow.txt").symlink_to(secret)
+    chain = make_chain(tmp_path / "data", [corpus], embedder)
+    report = chain.ingest()
+    assert any(
+        "shadow.txt" in f.source and "outside the corpus folder" in f.reason
+        for f in report.failures
+    )
+    assert not any("zebraquokka" in p.text for p in chain.store.all_passages())
+    answer = chain.ask("root zebraquokka")
+    assert "zebraquokka" not in answer.answer

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,30 @@ def test_html_and_markdown_become_paragraphs(tmp_path: Path) -> None:
     doc = load_document(md)
     assert doc.title == "Heading"
     assert "Some bold link." in doc.text
+
+
+def test_links_out_of_the_corpus_folder_are_refused_and_reported(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "shadow.txt"
+    secret.write_text("root:$6$secret-hash:19000:0:99999:7:::\n", "utf-8")
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    (corpus / "real.txt").write_text("A real article paragraph.\n", "utf-8")
+    (corpus / "shadow.txt").symlink_to(secret)
+    (corpus / "inside.txt").symlink_to(corpus / "real.txt")
+    (corpus / "sub" / "elsewhere").symlink_to(outside, target_is_directory=True)
+    (corpus / "loop-a.txt").symlink_to(corpus / "loop-b.txt")
+    (corpus / "loop-b.txt").symlink_to(corpus / "loop-a.txt")
+    (corpus / "gone.txt").symlink_to(tmp_path / "missing.txt")
+    os.mkfifo(corpus / "pipe.txt")
+
+    files, errors = discover([corpus])
+
+    assert sorted(f.name for f in files) == ["inside.txt", "real.txt"]
+    assert all(secret.resolve() != f.resolve() for f in files)
+    reasons = {Path(e.path).name: e.reason for e in errors}
+    assert "outside the corpus folder" in reasons["shadow.txt"]
+    assert "loop" in reasons["loop-a.txt"] and "loop" in reasons["loop-b.txt"]
+    assert "target is missing" in reasons["gone.txt"]
+    assert "not a regular file" in reasons["pipe.txt"]
