@@ -22,11 +22,11 @@ from .conftest import SEEDS
 # on dev, rounded down; the old hand-set answerer's 0.90s were measured on the questions it had
 # been tuned on and are not comparable.
 THRESHOLDS = {
-    "fact_recall": (">=", 0.83),
-    "citation_precision": (">=", 0.84),
+    "fact_recall": (">=", 0.81),
+    "citation_precision": (">=", 0.87),
     "citation_recall": (">=", 0.89),
     "refusal_accuracy": (">=", 0.43),
-    "false_refusal_rate": ("<=", 0.06),
+    "false_refusal_rate": ("<=", 0.07),
     "hit@5": (">=", 0.93),
     "hit@1": (">=", 0.86),
     "mrr": (">=", 0.89),

@@ -167,10 +167,14 @@ FEATURES: tuple[str, ...] = (
     "type_match_near",  # ... or its neighbours do
     "novel_terms",  # log(1 + content words the question does not have)
     "length",  # log(1 + words)
+    "explanatory",  # the question asks why/how
     "explanatory_dense",  # dense_sentence when the question asks why/how, else 0
+    "explanatory_coverage",  # coverage_sentence when it does (reasons rarely repeat the words)
+    "explanatory_headline",  # a headline offered as a reason
     "list_question",  # the question asks for several items
     "document_question",  # the question asks about a document (author, outlet, date)
     "document_unit",  # the unit is a title, headline or byline
+    "document_match",  # both: a question about a document, a unit that describes one
     "headline",
     "title",
     "boilerplate",
@@ -233,6 +237,7 @@ def extract(
         match = any(_has_type(k, c.text, qwords) for k in asked)
         match_near = match or any(_has_type(k, neighbours, qwords) for k in asked)
         novel = [t for t in own_terms[i] if t not in weights]
+        describes_document = c.unit.kind != "paragraph" or bool(_BYLINE.match(c.text))
         rows.append(
             [
                 float(dense[i]),
@@ -251,10 +256,14 @@ def extract(
                 float(match_near),
                 math.log1p(len(novel)),
                 math.log1p(len(c.text.split())),
+                float(explanatory),
                 float(dense[i]) if explanatory else 0.0,
+                coverage(own_terms[i]) if explanatory else 0.0,
+                float(explanatory and c.unit.kind == "headline"),
                 float(listing),
                 float(document_q),
-                float(c.unit.kind != "paragraph" or bool(_BYLINE.match(c.text))),
+                float(describes_document),
+                float(document_q and describes_document),
                 float(c.unit.kind == "headline"),
                 float(c.unit.kind == "title"),
                 float(c.unit.boilerplate),
