@@ -13,8 +13,9 @@
    by 5-fold stratified cross-validation over questions.
 4. From stage 2's held-out probabilities: the refusal ``threshold`` is the largest value that
    refuses at most 5 % of answerable dev questions (the issue's bound on false refusals); the
-   selection ``ratio`` is the one whose composed answers score best on held-out dev questions
-   (fact recall plus citation precision, median length at most 60 words).
+   selection ratios (``ratio``; ``ratio_wide`` for why/how and list questions) are the pair whose
+   composed answers score best on held-out dev questions (fact recall plus citation precision,
+   median length at most 60 words).
 5. The final weights of both stages are fitted on all dev questions with the chosen ``C``s.
 
 Test questions (``evals.harness.split_of``) and the second corpus are never read here.
@@ -161,12 +162,12 @@ def choose_threshold(examples: list[Example], gate: np.ndarray) -> float:
 
 
 def compose_all(answerer: ExtractiveAnswerer, examples: list[Example], probs: list[list[float]],
-                gate: np.ndarray, threshold: float, ratio: float
+                gate: np.ndarray, threshold: float, ratio: float, ratio_wide: float
                 ) -> list[tuple[GoldItem, Response]]:  # fmt: skip
     out = []
     for ex, ps, g in zip(examples, probs, gate, strict=True):
         ranked: list[Candidate] = answerer.rank(ex.sentences, ex.rows, ps)
-        composed = answerer.select(ex.question, ranked, float(g), threshold, ratio)
+        composed = answerer.select(ex.question, ranked, float(g), threshold, ratio, ratio_wide)
         response = Response(
             answer=composed.text,
             refused=composed.refused,
@@ -240,12 +241,14 @@ def main(argv: list[str] | None = None) -> int:
 
         ratio_scores = {}
         for ratio in RATIO_GRID:
-            q = answer_quality(compose_all(answerer, examples, probs, gate, threshold, ratio))
-            ok = q["median_words"] <= MAX_MEDIAN_WORDS
-            ratio_scores[ratio] = {**q, "objective": (q["fact_recall"] + q["citation_precision"])
-                                   if ok else 0.0}  # fmt: skip
-            print(f"ratio={ratio} {ratio_scores[ratio]}")
-        ratio = max(RATIO_GRID, key=lambda r: (ratio_scores[r]["objective"], r))
+            for wide in RATIO_GRID:
+                pairs = compose_all(answerer, examples, probs, gate, threshold, ratio, wide)
+                q = answer_quality(pairs)
+                ok = q["median_words"] <= MAX_MEDIAN_WORDS
+                objective = q["fact_recall"] + q["citation_precision"] if ok else 0.0
+                ratio_scores[(ratio, wide)] = {**q, "objective": objective}
+        ratio, ratio_wide = max(ratio_scores, key=lambda r: (ratio_scores[r]["objective"], r))
+        print(f"ratio={ratio} ratio_wide={ratio_wide} {ratio_scores[(ratio, ratio_wide)]}")
 
         x, y, _ = _stack(examples)
         scorer = Scorer(
@@ -253,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
             question=_linear(_fit(xq, yq, cq_best), QUESTION_FEATURES),
             threshold=round(threshold, 6),
             ratio=ratio,
+            ratio_wide=ratio_wide,
             provenance={
                 "fitted_by": "python -m evals.fit",
                 "date": dt.date.today().isoformat(),
@@ -271,17 +275,19 @@ def main(argv: list[str] | None = None) -> int:
                 },
                 "threshold": f"largest held-out stage-2 probability that refuses at most "
                 f"{MAX_FALSE_REFUSALS:.0%} of answerable dev questions ({FOLDS}-fold, grouped)",
-                "ratio": {
-                    "chosen": ratio,
+                "ratios": {
+                    "chosen": [ratio, ratio_wide],
+                    "rule": "best held-out fact recall + citation precision with median answer "
+                    f"<= {MAX_MEDIAN_WORDS} words, over the grid (ratio, ratio_wide)",
                     "grid": {
-                        str(k): {m: round(v, 4) for m, v in s.items()}
-                        for k, s in ratio_scores.items()
+                        f"{a},{b}": {m: round(v, 4) for m, v in sc.items()}
+                        for (a, b), sc in ratio_scores.items()
                     },
                 },
             },
         )
         scorer.save(args.out)
-        print(f"wrote {args.out}: C={c_best}/{cq_best}, threshold={threshold:.4f}, ratio={ratio}")
+        print(f"wrote {args.out}: C={c_best}/{cq_best}, threshold={threshold:.4f}")
         for stage in (scorer.sentence, scorer.question):
             for name, w in sorted(zip(stage.features, stage.coef, strict=True),
                                   key=lambda t: -abs(t[1])):  # fmt: skip

@@ -1,7 +1,9 @@
-"""The local generative answerer on a fixed subset of the gold set, beside LlamaIndex's
+"""The local generative answerer on a fixed subset of the frozen test part, beside LlamaIndex's
 CitationQueryEngine driven by the same model. Skipped (with the reason) without `make local-llm`.
 
-Thresholds are a ratchet, as in test_quality.py: set from what the system achieves.
+Thresholds are a ratchet, as in test_quality.py: set from what the system achieves on this subset
+(every second test question, 39 in all). On it the generative answerer states fewer facts than
+the extractive one and the verifier drops most of what it writes: the README says so.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from evals.harness import Scoreboard, check_threshold
 pytestmark = pytest.mark.slow
 
 THRESHOLDS = {
-    "fact_recall": (">=", 0.90),
-    "citation_precision": (">=", 0.88),
-    "refusal_accuracy": (">=", 0.75),
-    "false_refusal_rate": ("<=", 0.05),
-    "verifier_drop_share": ("<=", 0.30),
+    "fact_recall": (">=", 0.70),
+    "citation_precision": (">=", 0.80),
+    "refusal_accuracy": (">=", 0.37),
+    "false_refusal_rate": ("<=", 0.10),
+    "verifier_drop_share": ("<=", 0.62),
 }
 
 

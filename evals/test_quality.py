@@ -18,18 +18,18 @@ from rag.loading import discover, load_document
 
 from .conftest import SEEDS
 
-# Measured on the frozen test part (77 questions, 16 of them unanswerable) with the scorer fitted
+# Measured on the frozen test part (84 questions, 16 of them unanswerable) with the scorer fitted
 # on dev, rounded down; the old hand-set answerer's 0.90s were measured on the questions it had
 # been tuned on and are not comparable.
 THRESHOLDS = {
-    "fact_recall": (">=", 0.81),
-    "citation_precision": (">=", 0.87),
+    "fact_recall": (">=", 0.82),
+    "citation_precision": (">=", 0.84),
     "citation_recall": (">=", 0.89),
-    "refusal_accuracy": (">=", 0.43),
-    "false_refusal_rate": ("<=", 0.07),
-    "hit@5": (">=", 0.93),
-    "hit@1": (">=", 0.86),
-    "mrr": (">=", 0.89),
+    "refusal_accuracy": (">=", 0.37),
+    "false_refusal_rate": ("<=", 0.05),
+    "hit@5": (">=", 0.92),
+    "hit@1": (">=", 0.85),
+    "mrr": (">=", 0.88),
 }
 
 

@@ -65,15 +65,34 @@ class Candidate:
     """A scored sentence: ``score`` is the scorer's probability that it answers the question;
     ``coverage`` the share of the question's substance found in and around it."""
 
-    unit: Unit
-    evidence: Evidence
-    start: int
-    end: int
-    text: str
-    index: int
+    sentence: Sentence
     coverage: float
     score: float
     features: tuple[float, ...] = ()
+
+    @property
+    def unit(self) -> Unit:
+        return self.sentence.unit
+
+    @property
+    def evidence(self) -> Evidence:
+        return self.sentence.evidence
+
+    @property
+    def start(self) -> int:
+        return self.sentence.start
+
+    @property
+    def end(self) -> int:
+        return self.sentence.end
+
+    @property
+    def text(self) -> str:
+        return self.sentence.text
+
+    @property
+    def index(self) -> int:
+        return self.sentence.index
 
 
 _COVERAGE_NEAR = FEATURES.index("coverage_near")
@@ -140,17 +159,7 @@ class ExtractiveAnswerer:
     def rank(sentences: list[Sentence], rows: list[list[float]], probs: list[float]
              ) -> list[Candidate]:  # fmt: skip
         out = [
-            Candidate(
-                s.unit,
-                s.evidence,
-                s.start,
-                s.end,
-                s.text,
-                s.index,
-                row[_COVERAGE_NEAR],
-                p,
-                tuple(row),
-            )  # fmt: skip
+            Candidate(s, row[_COVERAGE_NEAR], p, tuple(row))
             for s, row, p in zip(sentences, rows, probs, strict=True)
         ]
         return sorted(out, key=lambda c: (-c.score, c.evidence.rank, c.index))
@@ -163,7 +172,9 @@ class ExtractiveAnswerer:
         if ranked is None:
             ranked = self.candidates(question, retrieval)
         answerable = self.answerable(ranked)
-        return self.select(question, ranked, answerable, self.threshold, self.scorer.ratio)
+        return self.select(
+            question, ranked, answerable, self.threshold, self.scorer.ratio, self.scorer.ratio_wide
+        )
 
     def answerable(self, ranked: list[Candidate]) -> float:
         """The probability that the evidence answers the question at all."""
@@ -171,18 +182,18 @@ class ExtractiveAnswerer:
         return self.scorer.question.probabilities([row])[0]
 
     def select(self, question: str, ranked: list[Candidate], answerable: float,
-               threshold: float, ratio: float) -> Composed:  # fmt: skip
-        """Refuse when ``answerable`` is below ``threshold``; otherwise quote the best sentence and
-        those scoring at least ``ratio`` of it. Explanations and lists take up to
-        ``max_answer_sentences``, one sentence per unit for lists so that every source is heard;
-        other questions take two."""
+               threshold: float, ratio: float, ratio_wide: float) -> Composed:  # fmt: skip
+        """Refuse when ``answerable`` is below ``threshold``; otherwise quote the best sentence
+        and those scoring at least ``ratio`` of it (``ratio_wide`` for why/how and lists, which
+        take up to ``max_answer_sentences``, one sentence per unit for lists so that every source
+        is heard; other questions take two)."""
         if not ranked or answerable < threshold:
             return Composed(REFUSAL, True, [], answerable)
         best = ranked[0]
         listing = is_list_question(question)
         wide = listing or is_explanatory(question)
         limit = self.settings.max_answer_sentences if wide else 2
-        floor = ratio * best.score
+        floor = (ratio_wide if wide else ratio) * best.score
         chosen = [best]
         for cand in ranked[1:]:
             if len(chosen) >= limit or cand.score < floor:

@@ -71,6 +71,11 @@ _DOCUMENT_QUESTION = re.compile(
     r"published|publication|ran the headline|headline|newsletter|title of)\b",
     re.IGNORECASE,
 )
+_ATTRIBUTION = re.compile(
+    r"\b(said|says|wrote|writes|noted|notes|told|argued|argues|added|according to)\b"
+    r"[^.]{0,60}\b[A-Z][a-z]+ [A-Z][a-z]+|\b[A-Z][a-z]+,?[^.]{0,60}\b(said|says|"
+    r"wrote|writes|noted|notes|told|argued|argues)\b"
+)
 _BYLINE = re.compile(
     r"^(by\s+[A-Z]|[A-Z][\w.'-]+(\s+[A-Z][\w.'-]+){1,3},?\s+(is|was)\s+(a|an|the)\s+[\w\s-]{0,40}"
     r"(editor|writer|reporter|correspondent|columnist|contributor|analyst|fellow|journalist))",
@@ -153,6 +158,8 @@ def sentences_of(evidence: Sequence[Evidence]) -> list[Sentence]:
 FEATURES: tuple[str, ...] = (
     "dense_sentence",  # cosine(question, sentence)
     "dense_sentence_gap",  # that, minus the best candidate's
+    "dense_rank",  # 1 / its rank by dense_sentence among the candidates
+    "explanatory_dense_rank",  # dense_rank when the question asks why/how, else 0
     "dense_unit",  # cosine(question, the unit's best passage)
     "lexical_unit",  # BM25 of the unit, max-normalised over the corpus
     "inverse_rank",  # 1 / the unit's fused retrieval rank
@@ -171,6 +178,8 @@ FEATURES: tuple[str, ...] = (
     "explanatory_dense",  # dense_sentence when the question asks why/how, else 0
     "explanatory_coverage",  # coverage_sentence when it does (reasons rarely repeat the words)
     "explanatory_headline",  # a headline offered as a reason
+    "attributed",  # someone's words: a quotation or a said/wrote/noted with a name
+    "explanatory_attributed",  # both: reasons are what analysts say
     "list_question",  # the question asks for several items
     "document_question",  # the question asks about a document (author, outlet, date)
     "document_unit",  # the unit is a title, headline or byline
@@ -238,9 +247,14 @@ def extract(
         match_near = match or any(_has_type(k, neighbours, qwords) for k in asked)
         novel = [t for t in own_terms[i] if t not in weights]
         describes_document = c.unit.kind != "paragraph" or bool(_BYLINE.match(c.text))
+        attributed = c.unit.kind == "paragraph" and bool(
+            _ATTRIBUTION.search(c.text) or _ATTRIBUTION.search(neighbours)
+        )
         rows.append(
             [
                 float(dense[i]),
+                0.0,
+                0.0,
                 0.0,
                 c.evidence.dense,
                 c.evidence.lexical,
@@ -260,6 +274,8 @@ def extract(
                 float(dense[i]) if explanatory else 0.0,
                 coverage(own_terms[i]) if explanatory else 0.0,
                 float(explanatory and c.unit.kind == "headline"),
+                float(attributed),
+                float(explanatory and attributed),
                 float(listing),
                 float(document_q),
                 float(describes_document),
@@ -272,11 +288,16 @@ def extract(
                 float(c.index == 0),
             ]
         )
+    at = {name: i for i, name in enumerate(FEATURES)}
     best_dense = max(r[0] for r in rows)
-    best_cov = max(r[5] for r in rows)
-    for r in rows:
-        r[1] = r[0] - best_dense
-        r[6] = r[5] - best_cov
+    best_cov = max(r[at["coverage_sentence"]] for r in rows)
+    by_dense = sorted(range(len(rows)), key=lambda i: -rows[i][0])
+    for rank, i in enumerate(by_dense, 1):
+        r = rows[i]
+        r[at["dense_sentence_gap"]] = r[0] - best_dense
+        r[at["dense_rank"]] = 1.0 / rank
+        r[at["explanatory_dense_rank"]] = 1.0 / rank if explanatory else 0.0
+        r[at["coverage_gap"]] = r[at["coverage_sentence"]] - best_cov
     return rows
 
 

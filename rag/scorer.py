@@ -71,13 +71,15 @@ class Scorer:
 
     ``threshold``: the lowest stage-2 probability at which the question counts as answered (below
     it, a refusal). ``ratio``: other sentences join the best one when their stage-1 probability
-    is at least this share of the best one's.
+    is at least this share of the best one's; ``ratio_wide`` is the same for why/how and list
+    questions, whose answers take several sentences.
     """
 
     sentence: Linear
     question: Linear
     threshold: float
     ratio: float
+    ratio_wide: float
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,6 +88,7 @@ class Scorer:
             "question": self.question.to_dict(),
             "threshold": self.threshold,
             "ratio": self.ratio,
+            "ratio_wide": self.ratio_wide,
             "provenance": self.provenance,
         }
 
@@ -102,6 +105,7 @@ class Scorer:
                 question=Linear.from_dict(data["question"]),
                 threshold=float(data["threshold"]),
                 ratio=float(data["ratio"]),
+                ratio_wide=float(data["ratio_wide"]),
                 provenance=dict(data.get("provenance", {})),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
