@@ -2,7 +2,7 @@
 CitationQueryEngine driven by the same model. Skipped (with the reason) without `make local-llm`.
 
 Thresholds are a ratchet, as in test_quality.py: set from what the system achieves on this subset
-(every second test question, 39 in all). On it the generative answerer states fewer facts than
+(every second test question, 42 in all). On it the generative answerer states fewer facts than
 the extractive one and the verifier drops most of what it writes: the README says so.
 """
 
@@ -15,11 +15,11 @@ from evals.harness import Scoreboard, check_threshold
 pytestmark = pytest.mark.slow
 
 THRESHOLDS = {
-    "fact_recall": (">=", 0.70),
-    "citation_precision": (">=", 0.80),
+    "fact_recall": (">=", 0.66),
+    "citation_precision": (">=", 0.70),
     "refusal_accuracy": (">=", 0.37),
-    "false_refusal_rate": ("<=", 0.10),
-    "verifier_drop_share": ("<=", 0.62),
+    "false_refusal_rate": ("<=", 0.06),
+    "verifier_drop_share": ("<=", 0.36),
 }
 
 
