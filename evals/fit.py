@@ -274,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
                     "grid_log_loss": {str(k): round(v, 5) for k, v in gate_losses.items()},
                 },
                 "threshold": f"largest held-out stage-2 probability that refuses at most "
-                f"{MAX_FALSE_REFUSALS:.0%} of answerable dev questions ({FOLDS}-fold, grouped)",
+                f"{MAX_FALSE_REFUSALS:.0%} of answerable dev questions ({FOLDS}-fold stratified, "
+                "on stage-1 probabilities held out by question)",
                 "ratios": {
                     "chosen": [ratio, ratio_wide],
                     "rule": "best held-out fact recall + citation precision with median answer "
