@@ -125,14 +125,8 @@ def _stack(examples: list[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def log_loss(examples: list[Example], probs: list[list[float]]) -> float:
-    eps = 1e-9
-    total, n = 0.0, 0
-    for ex, ps in zip(examples, probs, strict=True):
-        for y, p in zip(ex.labels, ps, strict=True):
-            p = min(max(p, eps), 1 - eps)
-            total -= y * np.log(p) + (1 - y) * np.log(1 - p)
-            n += 1
-    return total / max(n, 1)
+    y = np.asarray([v for ex in examples for v in ex.labels])
+    return binary_log_loss(y, np.asarray([p for ps in probs for p in ps]))
 
 
 def question_rows(examples: list[Example], probs: list[list[float]]) -> np.ndarray:

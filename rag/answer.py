@@ -66,9 +66,12 @@ class Candidate:
     ``coverage`` the share of the question's substance found in and around it."""
 
     sentence: Sentence
-    coverage: float
     score: float
-    features: tuple[float, ...] = ()
+    features: tuple[float, ...]
+
+    @property
+    def coverage(self) -> float:
+        return self.features[_COVERAGE_NEAR]
 
     @property
     def unit(self) -> Unit:
@@ -159,8 +162,7 @@ class ExtractiveAnswerer:
     def rank(sentences: list[Sentence], rows: list[list[float]], probs: list[float]
              ) -> list[Candidate]:  # fmt: skip
         out = [
-            Candidate(s, row[_COVERAGE_NEAR], p, tuple(row))
-            for s, row, p in zip(sentences, rows, probs, strict=True)
+            Candidate(s, p, tuple(row)) for s, row, p in zip(sentences, rows, probs, strict=True)
         ]
         return sorted(out, key=lambda c: (-c.score, c.evidence.rank, c.index))
 

@@ -229,20 +229,15 @@ def extract(
 
     rows = []
     for i, c in enumerate(candidates):
-        near = own_terms[i].union(
-            *(
-                own_terms[j]
-                for j in (i - 1, i + 1)
-                if 0 <= j < len(candidates) and candidates[j].unit.unit_id == c.unit.unit_id
-            )
-        )
-        in_unit = unit_terms[c.unit.unit_id]
-        missing = [w for t, w in weights.items() if not _matches(t, in_unit)]
-        neighbours = " ".join(
-            candidates[j].text
+        around = [
+            j
             for j in (i - 1, i + 1)
             if 0 <= j < len(candidates) and candidates[j].unit.unit_id == c.unit.unit_id
-        )
+        ]
+        near = own_terms[i].union(*(own_terms[j] for j in around))
+        in_unit = unit_terms[c.unit.unit_id]
+        missing = [w for t, w in weights.items() if not _matches(t, in_unit)]
+        neighbours = " ".join(candidates[j].text for j in around)
         match = any(_has_type(k, c.text, qwords) for k in asked)
         match_near = match or any(_has_type(k, neighbours, qwords) for k in asked)
         novel = [t for t in own_terms[i] if t not in weights]

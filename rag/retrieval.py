@@ -101,10 +101,6 @@ class Evidence:
     rank: int
 
 
-def _no_idf(term: str) -> float:
-    return 1.0
-
-
 @dataclass
 class Retrieval:
     """What one search found, with the corpus statistics (``idf``) of the index it searched, so
@@ -114,8 +110,8 @@ class Retrieval:
     query_vector: list[float]
     query_terms: list[str]
     evidence: list[Evidence]
+    idf: Callable[[str], float]
     timings_ms: dict[str, float] = field(default_factory=dict)
-    idf: Callable[[str], float] = _no_idf
 
 
 class _Corpus:
@@ -205,7 +201,7 @@ class HybridRetriever(BaseRetriever):
             "search": (t2 - t1) * 1000,
             "fuse": (time.perf_counter() - t2) * 1000,
         }
-        return Retrieval(question, vector, terms, evidence, timings, corpus.bm25.idf)
+        return Retrieval(question, vector, terms, evidence, corpus.bm25.idf, timings)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         result = self.search(query_bundle.query_str)

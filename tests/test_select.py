@@ -15,7 +15,7 @@ def _candidate(
 ) -> Candidate:
     unit = Unit(uid, "d-" + source, source, "T", "paragraph", 1, 1, text)
     sentence = Sentence(unit, Evidence(unit, 0.5, 0.5, 0.5, 1), 0, len(text), text, index, 1)
-    return Candidate(sentence, 0.5, score, (0.0,) * len(FEATURES))
+    return Candidate(sentence, score, (0.0,) * len(FEATURES))
 
 
 def _answerer() -> ExtractiveAnswerer:
