@@ -123,7 +123,14 @@ def baseline_llm(
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if "ours" not in _BOARDS:
         return
-    from evals.harness import gap, overlap_share, ratios, render_terminal, split_of
+    from evals.harness import (
+        corpus_units,
+        gap,
+        overlap_share,
+        ratios,
+        render_terminal,
+        split_of,
+    )
 
     boards = []
     for key in ("ours", "baseline"):
@@ -148,7 +155,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             if v is not None
         ),  # fmt: skip
     ]
-    units = _seed_unit_texts()
+    units = [u.text for u in corpus_units(SEEDS)]
     gold = load_gold()
     for split in ("dev", "test"):
         part = [g for g in gold if split_of(g.id) == split]
@@ -160,11 +167,3 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section("citerag scoreboard")
     terminalreporter.write_line(render_terminal(boards, table, notes))
     terminalreporter.write_line(f"full report: {EVALS / 'report.md'} and report.json")
-
-
-def _seed_unit_texts() -> list[str]:
-    from rag.chunking import split_units
-    from rag.loading import discover, load_document
-
-    files, _ = discover([SEEDS])
-    return [u.text for f in files for u in split_units(load_document(f))]

@@ -210,6 +210,15 @@ class Scoreboard:
         return out
 
 
+def corpus_units(folder: Path) -> list[Unit]:
+    """The citable units of a corpus folder, as ingest would cut them (no index needed)."""
+    from rag.chunking import split_units
+    from rag.loading import discover, load_document
+
+    files, _ = discover([folder])
+    return [u for f in files for u in split_units(load_document(f))]
+
+
 def overlap_share(items: list[GoldItem], unit_texts: list[str], share: float = 0.5) -> float:
     """Share of answerable questions whose content words mostly (>= ``share``) appear in their
     gold unit: a gold set high on this rewards word matching, not understanding."""

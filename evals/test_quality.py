@@ -11,10 +11,8 @@ from collections import Counter
 
 import pytest
 
-from evals.harness import GoldItem, Scoreboard, check_threshold, is_gold
+from evals.harness import GoldItem, Scoreboard, check_threshold, corpus_units, is_gold
 from rag.chain import RagChain
-from rag.chunking import split_units
-from rag.loading import discover, load_document
 
 from .conftest import SEEDS
 
@@ -54,8 +52,7 @@ def test_gold_set_has_the_promised_shape(gold: list[GoldItem]) -> None:
 def test_every_gold_snippet_is_in_the_corpus_and_every_paragraph_is_asked_about(
     gold: list[GoldItem],
 ) -> None:
-    files, _ = discover([SEEDS])
-    units = [u for f in files for u in split_units(load_document(f))]
+    units = corpus_units(SEEDS)
     for item in gold:
         for snippet in item.gold:
             single = GoldItem(item.id, item.kind, item.question, [], [snippet])
