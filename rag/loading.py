@@ -20,9 +20,14 @@ import os
 import re
 import stat
 import tomllib
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+
+import yaml
+from markdown_it import MarkdownIt
 
 from rag.errors import DocumentError
 from rag.text import normalize
@@ -46,19 +51,59 @@ class Document:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-# --- readers: bytes -> text with blank lines between paragraphs ------------------------------
+# --- readers: decoded file -> (text with blank lines between paragraphs, embedded metadata) ---
+
+Metadata = dict[str, str]
 
 
-def _read_plain(raw: str) -> str:
-    return raw
+def _read_plain(raw: str) -> tuple[str, Metadata]:
+    return raw, {}
 
 
-def _read_markdown(raw: str) -> str:
-    text = re.sub(r"^\s{0,3}#{1,6}\s*", "", raw, flags=re.MULTILINE)
-    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"(\*\*|__|`)", "", text)
-    return text
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+
+# Front-matter keys that name the same thing differently (Jekyll, Hugo, scrapers' exports).
+_FRONT_MATTER_KEYS = {
+    "title": "title",
+    "source_site": "outlet",
+    "site": "outlet",
+    "outlet": "outlet",
+    "publisher": "outlet",
+    "published": "date",
+    "date": "date",
+    "source_url": "url",
+    "url": "url",
+    "author": "author",
+}
+
+
+def _front_matter(raw: str) -> tuple[str, Metadata]:
+    """Split YAML front matter from a Markdown body, so its keys are metadata and never units."""
+    match = _FRONT_MATTER.match(raw)
+    if not match:
+        return raw, {}
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError:
+        return raw, {}
+    if not isinstance(data, dict):
+        return raw, {}
+    meta: Metadata = {}
+    for key, value in data.items():
+        name = _FRONT_MATTER_KEYS.get(str(key).lower())
+        if name and name not in meta and isinstance(value, str | int | float | date):
+            meta[name] = str(value).strip()
+    if "date" in meta:
+        meta["date"] = meta["date"][:10]
+    return raw[match.end() :], meta
+
+
+def _read_markdown(raw: str) -> tuple[str, Metadata]:
+    """CommonMark via markdown-it-py, then the HTML block reader: images and their alt text
+    are dropped (a caption repeating a paragraph would compete with it for citations)."""
+    body, meta = _front_matter(raw)
+    rendered = MarkdownIt("commonmark").render(body)
+    return _html_blocks(rendered), meta
 
 
 class _HTMLText(html.parser.HTMLParser):
@@ -105,14 +150,39 @@ class _HTMLText(html.parser.HTMLParser):
             self.parts.append(re.sub(r"\s+", " ", data))
 
 
-def _read_html(raw: str) -> str:
+def _html_blocks(raw: str) -> str:
+    """Every block of an HTML document as a paragraph (no main-content detection)."""
     parser = _HTMLText()
     parser.feed(raw)
     paragraphs = (p.strip() for p in "".join(parser.parts).split("\n\n"))
     return "\n\n".join(p for p in paragraphs if p)
 
 
-READERS: dict[str, Callable[[str], str]] = {
+def _read_html(raw: str) -> tuple[str, Metadata]:
+    """The article a saved web page carries, without its navigation, related links, comments
+    and footer: trafilatura's main-content extraction, which a hand-written parser cannot match
+    on pages it has never seen. A page it finds no article in is read whole, block by block."""
+    import trafilatura
+
+    text = trafilatura.extract(raw, include_comments=False, include_tables=True)
+    if not text or not text.strip():
+        return _html_blocks(raw), {}
+    found = trafilatura.extract_metadata(raw)
+    meta: Metadata = {}
+    for key, value in (
+        ("title", found.title),
+        ("outlet", found.sitename),
+        ("date", found.date),
+        ("url", found.url),
+        ("author", found.author),
+    ):
+        if value:
+            meta[key] = str(value).strip()
+    paragraphs = [line.strip() for line in text.split("\n") if line.strip()]
+    return "\n\n".join(paragraphs), meta
+
+
+READERS: dict[str, Callable[[str], tuple[str, Metadata]]] = {
     ".txt": _read_plain,
     ".text": _read_plain,
     ".md": _read_markdown,
@@ -215,23 +285,19 @@ def load_document(path: Path) -> Document:
         raise DocumentError(name, reason) from None
     if len(raw_bytes) > MAX_FILE_BYTES:
         raise DocumentError(name, f"larger than {MAX_FILE_BYTES // 2**20} MiB; split it first")
-    if b"\x00" in raw_bytes:
-        raise DocumentError(name, "looks binary (contains NUL bytes); only text files are indexed")
-    try:
-        raw = raw_bytes.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DocumentError(
-            name,
-            f"is not UTF-8 (invalid byte at offset {exc.start}); re-save it as UTF-8",
-        ) from None
-    text = reader(raw).replace("\r\n", "\n").replace("\r", "\n")
+    raw = _decode(raw_bytes, name)
+    text, embedded = reader(raw)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not normalize(text):
         raise DocumentError(name, "is empty (no text to index)")
-    meta, meta_bytes = _read_sidecar(path)
+    sidecar, meta_bytes = _read_sidecar(path)
+    meta = {**embedded, **sidecar}
     digest = hashlib.sha256(raw_bytes + b"\x00" + meta_bytes).hexdigest()
     title_line = _title_line(text)
     title, outlet = meta.get("title"), meta.get("outlet")
-    if title_line and not title:
+    if title and "title" in embedded and normalize(title) != normalize(title_line or ""):
+        text, title_line = f"{title}\n\n{text}", title
+    elif title_line and not title:
         title, parsed_outlet = _split_outlet(title_line)
         outlet = outlet or parsed_outlet
     return Document(
@@ -245,6 +311,69 @@ def load_document(path: Path) -> Document:
         content_hash=digest,
         extra={k: v for k, v in meta.items() if k not in {"title", "outlet", "date", "url"}},
     )
+
+
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def _decode(raw_bytes: bytes, name: str) -> str:
+    """Text from a file's bytes: a byte-order mark decides (UTF-8, UTF-16 and UTF-32, what
+    Windows tools write), then strict UTF-8, then a legacy 8-bit encoding.
+
+    charset-normalizer alone misreads short Western text (it took "crème" in Latin-1 for Baltic
+    "crčme"), so its guess is kept only when it reads the bytes as a non-Latin script
+    (Cyrillic, Greek, ...); Latin-script text is read as Windows-1252, which covers Latin-1's
+    letters and the typographic quotes and dashes news text uses. Bytes that are neither are
+    refused with what to do.
+    """
+    for bom, encoding in _BOMS:
+        if raw_bytes.startswith(bom):
+            try:
+                return raw_bytes.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise DocumentError(
+                    name,
+                    f"starts with a {encoding} byte-order mark but is not valid {encoding} "
+                    f"(bad bytes at offset {exc.start}); re-save it as UTF-8",
+                ) from None
+    if b"\x00" in raw_bytes:
+        raise DocumentError(name, "looks binary (contains NUL bytes); only text files are indexed")
+    try:
+        return raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = exc.start
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw_bytes).best()
+    if best is not None and best.chaos <= _MAX_CHAOS:
+        guess = str(best)
+        if not _mostly_latin(guess):
+            return guess
+        try:
+            return raw_bytes.decode("cp1252")
+        except UnicodeDecodeError:
+            return guess
+    raise DocumentError(
+        name,
+        f"is not UTF-8 (invalid byte at offset {offset}) and its encoding could not be "
+        "recognised with confidence; re-save it as UTF-8",
+    )
+
+
+# charset-normalizer's own default: it reports no guess whose "mess" ratio exceeds 0.2.
+_MAX_CHAOS = 0.2
+
+
+def _mostly_latin(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    latin = sum(1 for c in letters if c.isascii() or "LATIN" in unicodedata.name(c, ""))
+    return not letters or latin / len(letters) >= 0.5
 
 
 def _read_sidecar(path: Path) -> tuple[dict[str, str], bytes]:

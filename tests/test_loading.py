@@ -51,7 +51,8 @@ def test_content_hash_changes_with_the_sidecar(tmp_path: Path) -> None:
         (b"", "is empty"),
         (b"  \n\n \t\n", "is empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
-        ("caf\u00e9 cr\u00e8me".encode("latin-1"), "not UTF-8"),
+        (bytes(range(128, 256)) * 4, "not UTF-8"),
+        (b"\xff\xfe" + b"\x00\xd8", "byte-order mark"),
     ],
 )
 def test_bad_files_raise_a_clear_error_naming_the_file(
@@ -137,3 +138,65 @@ def test_links_out_of_the_corpus_folder_are_refused_and_reported(tmp_path: Path)
     assert "loop" in reasons["loop-a.txt"] and "loop" in reasons["loop-b.txt"]
     assert "target is missing" in reasons["gone.txt"]
     assert "not a regular file" in reasons["pipe.txt"]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("Windows export.\r\n\r\nSecond line.".encode("utf-16"), "Windows export."),
+        ("\ufeffUTF-8 with a byte-order mark.".encode("utf-8"), "UTF-8 with a byte-order mark."),
+        (
+            "Caf\u00e9 cr\u00e8me, d\u00e9j\u00e0 vu.".encode("latin-1"),
+            "Caf\u00e9 cr\u00e8me, d\u00e9j\u00e0 vu.",
+        ),
+        (
+            "He said \u201cyes\u201d \u2013 for \u20ac5.".encode("cp1252"),
+            "He said \u201cyes\u201d \u2013 for \u20ac5.",
+        ),
+        (
+            "Это русский текст в старой кодировке Windows.".encode("cp1251"),
+            "Это русский текст",
+        ),
+    ],
+)
+def test_other_encodings_are_read(tmp_path: Path, content: bytes, expected: str) -> None:
+    path = tmp_path / "legacy.txt"
+    path.write_bytes(content)
+    assert expected in load_document(path).text
+    assert "\r" not in load_document(path).text
+
+
+def test_markdown_front_matter_is_metadata_not_text(tmp_path: Path) -> None:
+    md = tmp_path / "story.md"
+    md.write_text(
+        "---\ntitle: 'Water systems: a story'\nsource_site: The Example\n"
+        "published: '2026-08-06T00:00:00Z'\nsource_url: https://example.invalid/a\n---\n\n"
+        "First paragraph.\n\n![A caption that repeats the text](https://img.invalid/x.jpg)\n\n"
+        "## A subheading\n\n- item one\n- item two\n",
+        "utf-8",
+    )
+    doc = load_document(md)
+    assert (doc.title, doc.outlet, doc.date) == (
+        "Water systems: a story",
+        "The Example",
+        "2026-08-06",
+    )
+    assert doc.url == "https://example.invalid/a"
+    blocks = doc.text.split("\n\n")
+    assert blocks[:3] == ["Water systems: a story", "First paragraph.", "A subheading"]
+    assert "item one" in blocks and "source_site" not in doc.text and "caption" not in doc.text
+
+
+def test_a_saved_web_page_is_read_without_its_furniture() -> None:
+    page = Path(__file__).parent.parent / "evals/corpus2/articles/tc-quantum-advantage.html"
+    doc = load_document(page)
+    assert doc.title.startswith("A scientist explains an approaching milestone")
+    assert (doc.outlet, doc.date, doc.extra.get("author")) == (
+        "Phys.org",
+        "2023-11-20",
+        "Daniel Lidar",
+    )
+    blocks = doc.text.split("\n\n")
+    assert any(b.startswith("Central to quantum computing is the quantum bit") for b in blocks)
+    for furniture in ("Explore further", "Sign up for our free newsletter", "Related", "Astronomy"):
+        assert not any(furniture in b for b in blocks), furniture
