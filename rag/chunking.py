@@ -257,37 +257,62 @@ def split_passages(
 
 
 def _windows(text: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
-    sentences = [s.text for s in split_sentences(text)]
+    """Token-limited windows of whole sentences (an over-long sentence is cut between words),
+    each sharing its last sentence with the next when that still fits.
+
+    Linear in the text: every distinct word is counted once and a sentence's count is the sum of
+    its words' counts, which is exact for WordPiece (it splits on whitespace before it splits
+    words into pieces). Re-counting the growing text instead made a 10 MB paragraph take over
+    ten minutes (issue 8).
+    """
+    cache: dict[str, int] = {}
+
+    def counted(words: list[str]) -> list[int]:
+        out = []
+        for word in words:
+            if word not in cache:
+                cache[word] = count_tokens(word)
+            out.append(cache[word])
+        return out
+
     windows: list[str] = []
     current: list[str] = []
-    for sentence in sentences:
-        while count_tokens(sentence) > max_tokens:
-            head, sentence = _cut_words(sentence, count_tokens, max_tokens)
+    current_tokens = 0
+    last_tokens = 0
+    for sentence in (s.text for s in split_sentences(text)):
+        words = sentence.split()
+        counts = counted(words)
+        size = sum(counts)
+        start = 0
+        while size > max_tokens:
+            cut = _fitting_prefix(counts, start, max_tokens)
             if current:
                 windows.append(" ".join(current))
-                current = []
-            windows.append(head)
-        if current and count_tokens(" ".join([*current, sentence])) > max_tokens:
+                current, current_tokens = [], 0
+            windows.append(" ".join(words[start:cut]))
+            size -= sum(counts[start:cut])
+            start = cut
+        sentence = " ".join(words[start:]) if start else sentence
+        if current and current_tokens + size > max_tokens:
             windows.append(" ".join(current))
-            current = (
-                current[-1:] if count_tokens(current[-1] + " " + sentence) <= max_tokens else []
-            )
+            if last_tokens + size <= max_tokens:
+                current, current_tokens = current[-1:], last_tokens
+            else:
+                current, current_tokens = [], 0
         current.append(sentence)
+        current_tokens += size
+        last_tokens = size
     if current:
         windows.append(" ".join(current))
     return windows
 
 
-def _cut_words(
-    sentence: str, count_tokens: Callable[[str], int], max_tokens: int
-) -> tuple[str, str]:
-    """Cut a single over-long sentence at the last word that still fits."""
-    words = sentence.split()
-    lo, hi = 1, len(words)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if count_tokens(" ".join(words[:mid])) <= max_tokens:
-            lo = mid
-        else:
-            hi = mid - 1
-    return " ".join(words[:lo]), " ".join(words[lo:])
+def _fitting_prefix(counts: list[int], start: int, max_tokens: int) -> int:
+    """The end of the longest run of words from ``start`` that fits in ``max_tokens`` (at least
+    one word, so that cutting always advances)."""
+    total = 0
+    for end in range(start, len(counts)):
+        total += counts[end]
+        if total > max_tokens:
+            return max(end, start + 1)
+    return len(counts)

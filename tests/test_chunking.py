@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from rag.chunking import parse_headline, split_passages, split_units
 from rag.loading import load_document
 
@@ -109,7 +111,31 @@ def test_sentence_windows_cite_their_paragraph() -> None:
         assert p.text in p.unit.norm_text
 
 
+@pytest.mark.slow
 def test_real_tokenizer_window_is_respected(embedder) -> None:  # type: ignore[no-untyped-def]
     units = _units(STANDARD) + _units(WORLDVIEW)
     passages = split_passages(units, embedder.count_tokens, embedder.max_tokens)
     assert all(embedder.count_tokens(p.text) <= embedder.max_tokens for p in passages)
+
+
+def test_a_huge_paragraph_is_windowed_in_linear_time() -> None:
+    """A 2 MB paragraph with no sentence breaks: the tokenizer reads each distinct word once,
+    not the growing text again and again (which took minutes on a 10 MB file)."""
+    from rag.loading import Document
+
+    words = [f"w{i % 5000}x{'y' * (i % 7)}" for i in range(300_000)]
+    text = " ".join(words)
+    read = 0
+
+    def count(t: str) -> int:
+        nonlocal read
+        read += len(t)
+        return sum(1 + len(w) // 4 for w in t.split())
+
+    doc = Document(source="huge.txt", text=text, title="Huge")
+    units = split_units(doc)
+    read = 0
+    passages = split_passages(units, count, max_tokens=254, sentence_window=0)
+    assert read <= 2 * len(text)
+    assert all(count(p.text) <= 254 for p in passages)
+    assert " ".join(p.text for p in passages).split() == words
