@@ -1,8 +1,9 @@
 """The anchor we compare against: LlamaIndex's ``CitationQueryEngine`` built as its docs show.
 
-Same seed files, same embedding model, Chroma as the vector store, the default
-``SentenceSplitter`` at chunk size 256 (so MiniLM does not truncate), ``similarity_top_k=3``.
-``SimpleDirectoryReader`` attaches file metadata, which LlamaIndex embeds with the text by default.
+Same corpus files (read by its default readers: .txt, .md and .html as they are), same embedding
+model, Chroma as the vector store, the default ``SentenceSplitter`` at chunk size 256 (so MiniLM
+does not truncate), ``similarity_top_k=3``. ``SimpleDirectoryReader`` attaches file metadata,
+which LlamaIndex embeds with the text by default.
 
 Two variants:
 
@@ -43,7 +44,9 @@ def build_baseline(seed_dir: Path, data_dir: Path, embed_model: Any, llm: Any = 
     from llama_index.core.schema import QueryBundle
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    documents = SimpleDirectoryReader(input_dir=str(seed_dir), required_exts=[".txt"]).load_data()
+    documents = SimpleDirectoryReader(
+        input_dir=str(seed_dir), required_exts=[".txt", ".md", ".html"]
+    ).load_data()
     client = chromadb.PersistentClient(
         path=str(data_dir), settings=chromadb.Settings(anonymized_telemetry=False)
     )

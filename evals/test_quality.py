@@ -14,17 +14,24 @@ import pytest
 from evals.harness import GoldItem, Scoreboard, check_threshold, corpus_units, is_gold
 from rag.chain import RagChain
 
-from .conftest import SEEDS
+from .conftest import CORPUS2, SEEDS
 
 # Measured on the frozen test part (84 questions, 16 of them unanswerable) with the scorer fitted
 # on dev, rounded down; the old hand-set answerer's 0.90s were measured on the questions it had
 # been tuned on and are not comparable.
+# 2026-11-23: the scorer is now fitted on the seeds' dev part *and* evals/devcorpus (six other
+# articles), the method the issue asks for. On the seeds' test part that cost one fact (0.824 ->
+# 0.809) and two false refusals (0.044 -> 0.073) and gained one refusal (0.375 -> 0.438); on the
+# second corpus it gained two facts and lost two false refusals. Over both held-out sets together
+# (185 answerable, 41 unanswerable questions) fact recall is 0.773 vs 0.768, false refusals 0.065
+# vs 0.065. The two lines below were lowered by that measured trade and say so; every other
+# line only goes up.
 THRESHOLDS = {
-    "fact_recall": (">=", 0.82),
+    "fact_recall": (">=", 0.80),
     "citation_precision": (">=", 0.84),
-    "citation_recall": (">=", 0.89),
-    "refusal_accuracy": (">=", 0.37),
-    "false_refusal_rate": ("<=", 0.05),
+    "citation_recall": (">=", 0.90),
+    "refusal_accuracy": (">=", 0.43),
+    "false_refusal_rate": ("<=", 0.08),
     "hit@5": (">=", 0.92),
     "hit@1": (">=", 0.85),
     "mrr": (">=", 0.88),
@@ -90,3 +97,57 @@ def test_beats_llamaindex_citation_engine(
     mine, theirs = ours.metrics()[metric], baseline.metrics()[metric]
     assert mine is not None and theirs is not None
     assert mine > theirs, f"{metric}: citerag {mine} vs baseline {theirs}"
+
+
+# --- the second corpus: ten articles and their questions, never fitted on -------------------
+
+# Measured on evals/corpus2 with the scorer fitted on the seeds' dev part and evals/devcorpus,
+# rounded down; a ratchet like THRESHOLDS, far below the issue's 0.90 targets (see report.md).
+CORPUS2_THRESHOLDS = {
+    "fact_recall": (">=", 0.75),
+    "citation_precision": (">=", 0.80),
+    "citation_recall": (">=", 0.82),
+    "refusal_accuracy": (">=", 0.20),
+    "false_refusal_rate": ("<=", 0.07),
+    "hit@5": (">=", 0.90),
+    "hit@1": (">=", 0.74),
+    "mrr": (">=", 0.81),
+}
+
+
+def test_second_corpus_has_the_promised_shape(corpus2_gold: list[GoldItem]) -> None:
+    from rag.loading import discover
+
+    files, errors = discover([CORPUS2])
+    assert errors == []
+    assert 6 <= len(files) <= 10
+    assert {f.suffix for f in files} >= {".txt", ".md", ".html"}
+    readme = (CORPUS2.parent / "README.md").read_text("utf-8")
+    assert all(f.name in readme for f in files), "every article's origin and licence is recorded"
+    kinds = Counter(item.kind for item in corpus2_gold)
+    assert len(corpus2_gold) >= 80
+    assert kinds["unanswerable"] >= 15 and kinds["why"] >= 5 and kinds["list"] >= 5
+    assert len({item.id for item in corpus2_gold}) == len(corpus2_gold)
+    units = corpus_units(CORPUS2)
+    for item in corpus2_gold:
+        assert bool(item.facts) == item.answerable == bool(item.gold), item.id
+        for snippet in item.gold:
+            single = GoldItem(item.id, item.kind, item.question, [], [snippet])
+            assert any(is_gold(u.text, single) for u in units), (item.id, snippet)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("metric", sorted(CORPUS2_THRESHOLDS))
+def test_threshold_on_the_second_corpus(corpus2: Scoreboard, metric: str) -> None:
+    check_threshold(corpus2, metric, *CORPUS2_THRESHOLDS[metric])
+
+
+@pytest.mark.slow
+def test_second_corpus_is_scored_beside_the_baseline(
+    corpus2: Scoreboard, corpus2_baseline: Scoreboard
+) -> None:
+    mine, theirs = corpus2.metrics(), corpus2_baseline.metrics()
+    assert mine["n"] == theirs["n"] >= 80
+    for metric in ("fact_recall", "citation_precision", "refusal_accuracy"):
+        assert mine[metric] is not None and theirs[metric] is not None
+        assert mine[metric] >= theirs[metric], f"{metric}: {mine[metric]} vs {theirs[metric]}"

@@ -78,8 +78,10 @@ _ATTRIBUTION = re.compile(
 )
 _BYLINE = re.compile(
     r"^(by\s+[A-Z]|[A-Z][\w.'-]+(\s+[A-Z][\w.'-]+){1,3},?\s+(is|was)\s+(a|an|the)\s+[\w\s-]{0,40}"
-    r"(editor|writer|reporter|correspondent|columnist|contributor|analyst|fellow|journalist))",
+    r"(?i:editor|writer|reporter|correspondent|columnist|contributor|analyst|fellow|journalist|"
+    r"professor|lecturer|researcher|scientist|scholar|author))",
 )
+_CLOSED = re.compile(r"[.!?:;\"'\u201d\u2019)\]]\s*$")
 
 
 def answer_types(question: str) -> set[str]:
@@ -188,6 +190,7 @@ FEATURES: tuple[str, ...] = (
     "title",
     "boilerplate",
     "is_question",  # the sentence is itself a question
+    "fragment",  # a paragraph sentence with no closing punctuation: a subheading, caption, dateline
     "dangling",  # starts with a pronoun or connective that leans on the sentence before
     "first_sentence",
 )
@@ -279,6 +282,7 @@ def extract(
                 float(c.unit.kind == "title"),
                 float(c.unit.boilerplate),
                 float(c.unit.kind != "headline" and c.text.rstrip().endswith("?")),
+                float(c.unit.kind == "paragraph" and not _CLOSED.search(c.text)),
                 float(bool(_DANGLING.match(c.text)) and c.index > 0),
                 float(c.index == 0),
             ]

@@ -19,7 +19,7 @@ def test_shipped_scorer_matches_the_features_and_says_where_it_came_from() -> No
     assert 0.0 < scorer.threshold < 1.0 and 0.0 < scorer.ratio <= 1.0
     provenance = scorer.provenance
     assert provenance["fitted_by"] == "python -m evals.fit"
-    assert "test never read" in provenance["fitted_on"]
+    assert "test part and evals/corpus2 never read" in provenance["fitted_on"]
     assert provenance["dev_questions"] > 100
 
 
