@@ -25,6 +25,7 @@ from rag.conversation import rewrite
 from rag.embedding import Embedder, LlamaIndexEmbedding
 from rag.errors import QuestionError, StoreError
 from rag.ingest import IngestReport, Progress, ingest
+from rag.lock import IngestLock
 from rag.results import Answer, StreamEvent
 from rag.retrieval import HybridRetriever, Retrieval
 from rag.store import Filters, IndexStore
@@ -117,14 +118,16 @@ class RagChain:
     def ingest(
         self, paths: Sequence[Path] | None = None, progress: Progress | None = None
     ) -> IngestReport:
-        """Index ``paths`` (default: ``settings.corpus``) incrementally."""
-        return ingest(
-            list(paths or self.settings.corpus),
-            self.store,
-            self.embedder,
-            progress,
-            self.settings.sentence_window,
-        )
+        """Index ``paths`` (default: ``settings.corpus``) incrementally; raises
+        ``IngestBusyError`` at once when another process is ingesting into the same index."""
+        with IngestLock(self.settings.data_dir):
+            return ingest(
+                list(paths or self.settings.corpus),
+                self.store,
+                self.embedder,
+                progress,
+                self.settings.sentence_window,
+            )
 
     def ensure_index(self, progress: Progress | None = None) -> IngestReport | None:
         """Build the index from ``settings.corpus`` if it is empty; no-op afterwards."""
