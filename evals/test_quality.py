@@ -20,19 +20,16 @@ from .conftest import CORPUS2, SEEDS
 # on dev, rounded down; the old hand-set answerer's 0.90s were measured on the questions it had
 # been tuned on and are not comparable.
 # 2026-11-23: the scorer is now fitted on the seeds' dev part *and* evals/devcorpus (six other
-# articles), the method the issue asks for. On the seeds' test part that cost one fact (0.824 ->
-# 0.809) and two false refusals (0.044 -> 0.073) and gained one refusal (0.375 -> 0.438); on the
-# second corpus it gained two facts and lost two false refusals. Over both held-out sets together
-# (185 answerable, 41 unanswerable questions) fact recall is 0.773 vs 0.768, false refusals 0.065
-# vs 0.065. The two lines below were lowered by that measured trade and say so; every other
-# line only goes up.
+# articles, 100 questions, 44 of them unanswerable). On this test part every figure rose except
+# false refusals, which went from 3 to 4 of 68 answerable questions (0.044 -> 0.059): that one
+# line was lowered by this measured trade; every other line only goes up.
 THRESHOLDS = {
-    "fact_recall": (">=", 0.80),
-    "citation_precision": (">=", 0.84),
-    "citation_recall": (">=", 0.90),
-    "refusal_accuracy": (">=", 0.43),
-    "false_refusal_rate": ("<=", 0.08),
-    "hit@5": (">=", 0.92),
+    "fact_recall": (">=", 0.83),
+    "citation_precision": (">=", 0.86),
+    "citation_recall": (">=", 0.92),
+    "refusal_accuracy": (">=", 0.50),
+    "false_refusal_rate": ("<=", 0.06),
+    "hit@5": (">=", 0.94),
     "hit@1": (">=", 0.85),
     "mrr": (">=", 0.88),
 }
@@ -104,11 +101,11 @@ def test_beats_llamaindex_citation_engine(
 # Measured on evals/corpus2 with the scorer fitted on the seeds' dev part and evals/devcorpus,
 # rounded down; a ratchet like THRESHOLDS, far below the issue's 0.90 targets (see report.md).
 CORPUS2_THRESHOLDS = {
-    "fact_recall": (">=", 0.75),
-    "citation_precision": (">=", 0.80),
-    "citation_recall": (">=", 0.82),
-    "refusal_accuracy": (">=", 0.20),
-    "false_refusal_rate": ("<=", 0.07),
+    "fact_recall": (">=", 0.76),
+    "citation_precision": (">=", 0.81),
+    "citation_recall": (">=", 0.85),
+    "refusal_accuracy": (">=", 0.24),
+    "false_refusal_rate": ("<=", 0.06),
     "hit@5": (">=", 0.90),
     "hit@1": (">=", 0.74),
     "mrr": (">=", 0.81),

@@ -74,17 +74,24 @@ def test_bad_inputs_are_reported_skipped_and_lose_nothing(
 ) -> None:
     (corpus / "empty.txt").write_text("", encoding="utf-8")
     (corpus / "binary.txt").write_bytes(b"\x00\x01\x02binary\x00")
-    (corpus / "latin1.txt").write_bytes("Caf\u00e9 society news.".encode("latin-1"))
+    (corpus / "latin1.txt").write_bytes("Caf\u00e9 society news from Paris.".encode("latin-1"))
+    (corpus / "noise.txt").write_bytes(bytes(range(128, 256)) * 4)
     chain = make_chain(tmp_path / "data", [corpus], embedder)
     report = chain.ingest([corpus, tmp_path / "nowhere.txt"])
     failures = {Path(o.source).name: o.reason for o in report.failures}
-    assert set(failures) == {"empty.txt", "binary.txt", "latin1.txt", "nowhere.txt"}
+    assert set(failures) == {"empty.txt", "binary.txt", "noise.txt", "nowhere.txt"}
     assert "empty" in failures["empty.txt"]
     assert "binary" in failures["binary.txt"]
-    assert "UTF-8" in failures["latin1.txt"]
+    assert "UTF-8" in failures["noise.txt"] and "re-save it as UTF-8" in failures["noise.txt"]
     assert "no such file" in failures["nowhere.txt"]
-    assert report.summary() == "6 files: 2 added, 4 failed"
-    assert set(_ids_by_source(chain)) == {"000_0584513ccffa5459.txt", "001_0479f5dab17c5578.txt"}
+    assert report.summary() == "7 files: 3 added, 4 failed"
+    assert set(_ids_by_source(chain)) == {
+        "000_0584513ccffa5459.txt",
+        "001_0479f5dab17c5578.txt",
+        "latin1.txt",
+    }
+    texts = [p.unit.text for p in chain.store.all_passages()]
+    assert "Caf\u00e9 society news from Paris." in texts  # a legacy encoding is read, not refused
 
     # A good file that later turns bad keeps its indexed units: nothing is lost.
     (corpus / "000_0584513ccffa5459.txt").write_bytes(b"\xff\xfe broken")
