@@ -1,7 +1,8 @@
 """Start the citerag chat and HTTP API: ``python app.py [--host H] [--port N]``.
 
 Defaults come from ``RAG_HOST`` / ``RAG_PORT`` (127.0.0.1:7860). The server never shares itself
-publicly. The work lives in ``rag/server.py``; this file is the entry point people expect.
+publicly, and listens beyond loopback only with ``RAG_API_TOKEN`` set. The work lives in
+``rag/server.py``; this file is the entry point people expect.
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ def main() -> None:
     parser.add_argument("--host", help="interface to listen on (default RAG_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default RAG_PORT or 7860)")
     args = parser.parse_args()
+    from rag.errors import RagError
     from rag.server import serve
 
-    serve(host=args.host, port=args.port)
+    try:
+        serve(host=args.host, port=args.port)
+    except RagError as exc:
+        raise SystemExit(f"citerag: error: {exc}") from None
 
 
 if __name__ == "__main__":

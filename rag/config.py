@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -104,6 +105,24 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=0, le=65535)
+    api_token: SecretStr | None = Field(
+        None,
+        description="Required to listen anywhere but loopback: API clients send 'Authorization: "
+        "Bearer <token>', browsers are asked for it once. At least 16 URL-safe characters, e.g. "
+        "from `python -c 'import secrets; print(secrets.token_urlsafe(32))'`.",
+    )
+
+    @field_validator("api_token")
+    @classmethod
+    def _strong_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9._~-]{16,}", value.get_secret_value()
+        ):
+            raise ValueError(
+                "must be at least 16 URL-safe characters (letters, digits, . _ ~ -); generate "
+                "one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value
 
     @field_validator("corpus", mode="before")
     @classmethod

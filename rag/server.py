@@ -353,9 +353,12 @@ def create_app(settings: Settings | None = None) -> Any:
     """The FastAPI app with the chat mounted at ``/`` and the API under ``/api``."""
     import gradio as gr
 
+    from rag.auth import TokenGuard, check_binding
     from rag.loading import discover, load_document
 
     settings = settings or Settings.load()
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    check_binding(settings.host, token)
     chain = RagChain(settings)
     startup = Startup(chain).start()
     files, _ = discover(settings.corpus)
@@ -368,6 +371,8 @@ def create_app(settings: Settings | None = None) -> Any:
     api = build_api(chain, startup)
     demo = build_ui(chain, startup, titles)
     app = gr.mount_gradio_app(api, demo, path="/")
+    if token:
+        app.add_middleware(TokenGuard, token=token)
     app.state.startup = startup
     app.state.chain = chain
     return app

@@ -7,6 +7,7 @@ import concurrent.futures
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -260,3 +261,39 @@ def test_chat_in_a_real_browser(server: str) -> None:
         assert "Middle East Institute" in follow_up
         page.screenshot(path=str(ARTIFACTS / "chat-follow-up.png"), full_page=True)
         browser.close()
+
+
+@pytestmark_slow
+def test_open_binding_needs_a_token_and_then_every_endpoint_checks_it(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "RAG_DATA_DIR": str(tmp_path / "data"), "RAG_CORPUS": str(SEEDS)}
+    env.pop("RAG_API_TOKEN", None)
+    refused = subprocess.run(
+        [sys.executable, "app.py", "--host", "0.0.0.0", "--port", str(free_port())],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert "RAG_API_TOKEN" in refused.stderr and "Traceback" not in refused.stderr
+
+    token = "tok-" + "0123456789abcdef" * 2
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    bearer = {"Authorization": f"Bearer {token}"}
+
+    def ready() -> bool:
+        return bool(httpx.get(f"{url}/api/health", headers=bearer, timeout=2).status_code == 200)
+
+    command = [sys.executable, "app.py", "--host", "0.0.0.0", "--port", str(port)]
+    with running(command, ready, tmp_path / "server.log", 300, cwd=ROOT,
+                 env={**env, "RAG_API_TOKEN": token}):  # fmt: skip
+        ask = {"question": "Who is Alex Vatanka?"}
+        assert httpx.post(f"{url}/api/ask", json=ask, timeout=60).status_code == 401
+        assert httpx.post(f"{url}/api/ask", json=ask, headers=bearer, timeout=60).status_code == 200
+        assert httpx.get(f"{url}/config", timeout=10).status_code == 401  # Gradio's own endpoint
+        page = httpx.get(url + "/", headers={"Accept": "text/html"}, timeout=10)
+        assert page.status_code == 303 and page.headers["location"] == "/login"
+        login = httpx.post(f"{url}/login", data={"token": token}, timeout=10)
+        assert login.status_code == 303
+        chat = httpx.get(url + "/", cookies=login.cookies, timeout=10)
+        assert chat.status_code == 200 and "gradio" in chat.text.lower()
