@@ -100,6 +100,7 @@ class Candidate:
 
 _COVERAGE_NEAR = FEATURES.index("coverage_near")
 _COVERAGE_SENTENCE = FEATURES.index("coverage_sentence")
+_ATTRIBUTED = FEATURES.index("attributed")
 
 
 class ExtractiveAnswerer:
@@ -188,7 +189,9 @@ class ExtractiveAnswerer:
         """Refuse when ``answerable`` is below ``threshold``; otherwise quote the best sentence
         and those scoring at least ``ratio`` of it (``ratio_wide`` for why/how and lists, which
         take up to ``max_answer_sentences``, one sentence per unit for lists so that every source
-        is heard; other questions take two)."""
+        is heard; other questions take two). A why/how answer puts the sentences that carry
+        someone's words (a quotation, "said X") first: the reasons the sources give, in the
+        analysts' own words, before the narration around them."""
         if not ranked or answerable < threshold:
             return Composed(REFUSAL, True, [], answerable)
         best = ranked[0]
@@ -205,6 +208,8 @@ class ExtractiveAnswerer:
             if listing and any(c.unit.unit_id == cand.unit.unit_id for c in chosen):
                 continue
             chosen.append(cand)
+        if is_explanatory(question):
+            chosen.sort(key=lambda c: -c.features[_ATTRIBUTED])
         terms = set(keywords(question))
         return self._render([self._span(c, terms) for c in chosen], answerable)
 

@@ -11,11 +11,18 @@ from rag.retrieval import Evidence
 
 
 def _candidate(
-    uid: str, text: str, score: float, index: int = 0, source: str = "a.txt"
+    uid: str,
+    text: str,
+    score: float,
+    index: int = 0,
+    source: str = "a.txt",
+    attributed: bool = False,
 ) -> Candidate:
     unit = Unit(uid, "d-" + source, source, "T", "paragraph", 1, 1, text)
     sentence = Sentence(unit, Evidence(unit, 0.5, 0.5, 0.5, 1), 0, len(text), text, index, 1)
-    return Candidate(sentence, score, (0.0,) * len(FEATURES))
+    features = [0.0] * len(FEATURES)
+    features[FEATURES.index("attributed")] = float(attributed)
+    return Candidate(sentence, score, tuple(features))
 
 
 def _answerer() -> ExtractiveAnswerer:
@@ -62,3 +69,16 @@ def test_rank_orders_by_probability_then_retrieval_rank() -> None:
     )
     assert [c.unit.unit_id for c in ranked] == ["u2", "u1"]
     assert [c.score for c in ranked] == [0.7, 0.3]
+
+
+def test_why_answers_give_the_analysts_words_first() -> None:
+    ranked = [
+        _candidate("u1", "The White House floated a plan to split the two allies.", 0.6),
+        _candidate("u2", "'It will go nowhere,' said Alex Vatanka.", 0.5, attributed=True),
+        _candidate("u3", "Their alliance is strategic, wrote one analyst.", 0.4, attributed=True),
+    ]
+    composed = _answerer().select("Why do analysts doubt a split?", ranked, 0.8, 0.5, 0.9, 0.4)
+    assert [c.unit_id for c in composed.citations] == ["u2", "u3", "u1"]
+    assert composed.text.startswith("'It will go nowhere,'")
+    factoid = _answerer().select("Who floated a plan?", ranked, 0.8, 0.5, 0.8, 0.4)
+    assert [c.unit_id for c in factoid.citations][0] == "u1"
