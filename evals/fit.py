@@ -244,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"question C={c:<5} held-out log loss {gate_losses[c]:.4f}")
         cq_best = min(C_GRID, key=lambda c: gate_losses[c])
         gate = gate_oof[cq_best]
+        from sklearn.metrics import roc_auc_score
+
+        gate_auc = float(roc_auc_score(yq, gate))
+        print(f"question stage held-out AUC (answerable vs not) {gate_auc:.4f}")
         threshold = choose_threshold(examples, gate)
 
         ratio_scores = {}
@@ -281,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
                     "chosen": cq_best,
                     "grid_log_loss": {str(k): round(v, 5) for k, v in gate_losses.items()},
                 },
+                "question_held_out_auc": round(gate_auc, 4),
                 "threshold": f"largest held-out stage-2 probability that refuses at most "
                 f"{MAX_FALSE_REFUSALS:.0%} of answerable dev questions ({FOLDS}-fold stratified, "
                 "on stage-1 probabilities held out by question)",

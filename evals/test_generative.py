@@ -15,9 +15,9 @@ from evals.harness import Scoreboard, check_threshold
 pytestmark = pytest.mark.slow
 
 THRESHOLDS = {
-    "fact_recall": (">=", 0.66),
-    "citation_precision": (">=", 0.70),
-    "refusal_accuracy": (">=", 0.37),
+    "fact_recall": (">=", 0.70),
+    "citation_precision": (">=", 0.75),
+    "refusal_accuracy": (">=", 0.50),
     # The generative answerer refuses exactly when the extractive one does. Since the scorer is
     # fitted on the seeds' dev part and evals/devcorpus (test_quality.py says what that traded),
     # 3 of the test part's 4 false refusals fall in this subset: 3 of 34 answerable questions.
