@@ -35,12 +35,23 @@ def eval_embedder() -> Embedder:
     return embedder
 
 
-@pytest.fixture(scope="session")
-def eval_chain(tmp_path_factory: pytest.TempPathFactory, eval_embedder: Embedder) -> RagChain:
-    settings = Settings.load(data_dir=tmp_path_factory.mktemp("eval-index"), corpus=[SEEDS])
-    chain = RagChain(settings, eval_embedder)
+def _indexed(folder: Path, data_dir: Path, embedder: Embedder) -> RagChain:
+    chain = RagChain(Settings.load(data_dir=data_dir, corpus=[folder]), embedder)
     chain.ensure_index()
     return chain
+
+
+def _baseline_board(
+    folder: Path, data_dir: Path, embedder: Embedder, items: list[GoldItem], name: str
+) -> Scoreboard:
+    from evals.baseline import build_baseline
+
+    return run(build_baseline(folder, data_dir, LlamaIndexEmbedding(embedder)), items, name)
+
+
+@pytest.fixture(scope="session")
+def eval_chain(tmp_path_factory: pytest.TempPathFactory, eval_embedder: Embedder) -> RagChain:
+    return _indexed(SEEDS, tmp_path_factory.mktemp("eval-index"), eval_embedder)
 
 
 @pytest.fixture(scope="session")
@@ -54,12 +65,10 @@ def ours(eval_chain: RagChain, gold: list[GoldItem]) -> Scoreboard:
 def baseline(
     tmp_path_factory: pytest.TempPathFactory, eval_embedder: Embedder, gold: list[GoldItem]
 ) -> Scoreboard:
-    from evals.baseline import NAME, build_baseline
+    from evals.baseline import NAME
 
-    system = build_baseline(
-        SEEDS, tmp_path_factory.mktemp("baseline-index"), LlamaIndexEmbedding(eval_embedder)
-    )
-    board = run(system, gold, NAME)
+    data_dir = tmp_path_factory.mktemp("baseline-index")
+    board = _baseline_board(SEEDS, data_dir, eval_embedder, gold, NAME)
     _BOARDS["baseline"] = board
     return board
 
@@ -71,10 +80,7 @@ def corpus2_gold() -> list[GoldItem]:
 
 @pytest.fixture(scope="session")
 def corpus2_chain(tmp_path_factory: pytest.TempPathFactory, eval_embedder: Embedder) -> RagChain:
-    settings = Settings.load(data_dir=tmp_path_factory.mktemp("corpus2-index"), corpus=[CORPUS2])
-    chain = RagChain(settings, eval_embedder)
-    chain.ensure_index()
-    return chain
+    return _indexed(CORPUS2, tmp_path_factory.mktemp("corpus2-index"), eval_embedder)
 
 
 @pytest.fixture(scope="session")
@@ -88,12 +94,10 @@ def corpus2(corpus2_chain: RagChain, corpus2_gold: list[GoldItem]) -> Scoreboard
 def corpus2_baseline(
     tmp_path_factory: pytest.TempPathFactory, eval_embedder: Embedder, corpus2_gold: list[GoldItem]
 ) -> Scoreboard:
-    from evals.baseline import NAME, build_baseline
+    from evals.baseline import NAME
 
-    system = build_baseline(
-        CORPUS2, tmp_path_factory.mktemp("corpus2-baseline"), LlamaIndexEmbedding(eval_embedder)
-    )
-    board = run(system, corpus2_gold, f"{NAME} [corpus2]")
+    data_dir = tmp_path_factory.mktemp("corpus2-baseline")
+    board = _baseline_board(CORPUS2, data_dir, eval_embedder, corpus2_gold, f"{NAME} [corpus2]")
     _BOARDS["corpus2-baseline"] = board
     return board
 

