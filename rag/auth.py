@@ -9,7 +9,6 @@ compared in constant time (``hmac.compare_digest``).
 from __future__ import annotations
 
 import hmac
-import html
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -17,7 +16,6 @@ from rag.errors import ConfigError
 
 COOKIE = "citerag_token"
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
-_OPEN_PATHS = frozenset({"/login"})
 
 
 def check_binding(host: str, token: str | None) -> None:
@@ -56,7 +54,7 @@ class TokenGuard:
         if path == "/login" and scope["type"] == "http":
             await self._login(scope, receive, send)
             return
-        if self._authorised(scope) or path in _OPEN_PATHS:
+        if self._authorised(scope):
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
@@ -99,7 +97,7 @@ class TokenGuard:
                 break
         given = parse_qs(raw[:4096].decode("utf-8", "replace")).get("token", [""])[0]
         if not same(given, self.token):
-            error = f"<p role='alert'>{html.escape('That is not the token.')}</p>"
+            error = "<p role='alert'>That is not the token.</p>"
             await _respond(send, 401, _LOGIN_PAGE.format(error=error).encode(), page)
             return
         cookie = f"{COOKIE}={self.token}; HttpOnly; SameSite=Strict; Path=/"
