@@ -16,7 +16,8 @@ class ConfigError(RagError):
 
 
 class DocumentError(RagError):
-    """A corpus file cannot be indexed (empty, binary, not UTF-8, unreadable)."""
+    """A corpus file cannot be indexed (empty, binary, undecodable, unreadable, or outside its
+    folder)."""
 
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"{path}: {reason}")

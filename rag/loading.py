@@ -1,10 +1,11 @@
 """Read corpus files into ``Document`` objects: text plus what is known about the document.
 
-One reader per file format (plain text, Markdown, HTML) turns a file into paragraphs-separated
-text; everything after that (units, ids, headlines) is format-independent. A document's title,
-outlet, date and URL come from an optional sidecar ``NAME.meta.toml`` beside the file, then from a
-title line at the top of the text, and last from the opening words of the text, never from the
-file name.
+One reader per file format (plain text, Markdown, HTML) turns a decoded file into
+paragraph-separated text plus the metadata the file carries itself (Markdown front matter, a web
+page's meta tags); everything after that (units, ids, headlines) is format-independent. A
+document's title, outlet, date and URL come from an optional sidecar ``NAME.meta.toml`` beside the
+file, then from the file's own metadata, then from a title line at the top of the text, and last
+from the opening words of the text, never from the file name.
 
     >>> doc = load_document(Path("seeds/001_0479f5dab17c5578.txt"))  # doctest: +SKIP
     >>> doc.title
