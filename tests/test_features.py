@@ -14,6 +14,7 @@ from rag.features import (
     sentences_of,
 )
 from rag.retrieval import Evidence
+from rag.text import keywords
 
 
 def _unit(text: str, kind: str = "paragraph", uid: str = "u1") -> Unit:
@@ -54,9 +55,10 @@ def test_sentences_split_paragraphs_but_not_headlines() -> None:
 def test_feature_rows_follow_the_named_order() -> None:
     unit = _unit("The toll rose. At least 16 people died in the protests in Tehran.")
     sents = sentences_of([Evidence(unit, 0.6, 0.5, 1.0, 1)])
+    question = "How many people died in the protests?"
     rows = extract(
-        "How many people died in the protests?",
-        ["peopl", "die", "protest"],
+        question,
+        keywords(question),
         [1.0, 0.0],
         sents,
         [[0.2, 0.9], [0.8, 0.1]],
