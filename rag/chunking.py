@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -176,7 +177,7 @@ def split_units(doc: Document) -> list[Unit]:
     sign-up line at the top and bottom, yields one unit flagged ``boilerplate``.
     """
     doc_id = doc_id_for(doc.source)
-    blocks = _blocks(doc.text)
+    blocks = [part for block in _blocks(doc.text) for part in _parts(block)]
     units: list[Unit] = []
     seen: dict[str, int] = {}
     counts = {"paragraph": 0, "headline": 0, "title": 0}
@@ -218,11 +219,59 @@ def _dedupe_key(block: str) -> str:
 
 
 def _repeated(blocks: list[str]) -> set[str]:
-    keys = [_dedupe_key(b) for b in blocks]
-    return {k for k in keys if keys.count(k) > 1}
+    counts = Counter(_dedupe_key(b) for b in blocks)
+    return {k for k, n in counts.items() if n > 1}
+
+
+# A unit is something a reader can be shown as a citation. The longest paragraph in the seeds,
+# evals/corpus2 and evals/devcorpus is ~1,500 characters (284 word pieces); a "paragraph" beyond
+# 5,000 characters is a text without breaks (a dump, a transcript), cut here at sentence
+# boundaries into parts that are units of their own. Storing a 10 MB paragraph whole in every
+# passage's metadata made Chroma spend 51 s adding 1,037 passages for a 1 MB one.
+MAX_UNIT_CHARS = 5000
+
+
+def _parts(block: str) -> list[str]:
+    """``block`` cut at sentence ends into pieces of at most ``MAX_UNIT_CHARS`` (a longer
+    sentence is cut between words); short blocks come back whole."""
+    if len(block) <= MAX_UNIT_CHARS:
+        return [block]
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    for sentence in (s.text for s in split_sentences(block)):
+        pieces: list[str] = [sentence]
+        piece: list[str]
+        if len(sentence) > MAX_UNIT_CHARS:
+            pieces, piece, piece_size = [], [], 0
+            for word in sentence.split():
+                if piece and piece_size + len(word) > MAX_UNIT_CHARS:
+                    pieces.append(" ".join(piece))
+                    piece, piece_size = [], 0
+                piece.append(word)
+                piece_size += len(word) + 1
+            pieces.append(" ".join(piece))
+        for piece_text in pieces:
+            if current and size + 1 + len(piece_text) > MAX_UNIT_CHARS:
+                parts.append(" ".join(current))
+                current, size = [], 0
+            current.append(piece_text)
+            size += len(piece_text) + 1
+    if current:
+        parts.append(" ".join(current))
+    return parts
 
 
 # --- passages --------------------------------------------------------------------------------
+
+
+# Sentence windows are for paragraphs as people write them. A unit longer than two model windows
+# (~500 word pieces) is a part cut from a text without breaks (see MAX_UNIT_CHARS): its
+# overlapping token windows already cover every sentence, and sentence windows on top tripled the
+# embedding work exactly where it explodes (a 10 MB one-paragraph file: ~100k extra passages).
+# The longest unit of the seeds, evals/corpus2 and evals/devcorpus has 284, so answers there
+# are unchanged.
+SENTENCE_WINDOWS_UP_TO = 2
 
 
 def split_passages(
@@ -239,12 +288,15 @@ def split_passages(
         text = unit.norm_text
         if unit.kind == "headline" and unit.outlet:
             text = normalize(f"{unit.text} - {unit.outlet}")
-        if count_tokens(text) <= max_tokens:
+        tokens = count_tokens(text)
+        if tokens <= max_tokens:
             passages.append(Passage(unit.unit_id, unit, text))
         else:
             for window, chunk in enumerate(_windows(text, count_tokens, max_tokens)):
                 passages.append(Passage(f"{unit.unit_id}:{window}", unit, chunk, window))
         if unit.kind != "paragraph" or sentence_window < 1:
+            continue
+        if tokens > SENTENCE_WINDOWS_UP_TO * max_tokens:
             continue
         sentences = [s.text for s in split_sentences(text)]
         if len(sentences) <= sentence_window:

@@ -27,6 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("paths", nargs="*", type=Path, help="files or folders (default: seeds/)")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ingest.add_argument(
+        "--rebuild", action="store_true", help="drop the index and build it again (if damaged)"
+    )
 
     ask = sub.add_parser("ask", help="answer a question with citations")
     ask.add_argument("question", nargs="?", help="the question (or use --questions)")
@@ -112,7 +115,7 @@ def _ingest(args: argparse.Namespace) -> int:
     chain = _chain()
     progress, close = _progress_bar(not args.quiet and sys.stderr.isatty() or not args.quiet)
     try:
-        report = chain.ingest(args.paths or None, progress=progress)
+        report = chain.ingest(args.paths or None, progress=progress, rebuild=args.rebuild)
     finally:
         if close:
             close()

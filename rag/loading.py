@@ -213,7 +213,12 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[DocumentError]]:
             root = path.resolve()
             for child in sorted(path.rglob("*")):
                 hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
-                if hidden or not is_supported(child):
+                if hidden:
+                    continue
+                if not is_supported(child):
+                    linked = _linked_folder(child, root) if child.is_symlink() else None
+                    if linked:
+                        errors.append(DocumentError(str(child), linked))
                     continue
                 problem = _outside_or_special(child, root)
                 if problem:
@@ -230,6 +235,27 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[DocumentError]]:
         else:
             errors.append(DocumentError(str(path), "no such file or folder; check the path"))
     return files, errors
+
+
+def _linked_folder(child: Path, root: Path) -> str | None:
+    """Why a symbolic link to a folder is not followed (``rglob`` never descends into one; the
+    report says so instead of staying silent), or None for a link to an unsupported file."""
+    try:
+        target = child.resolve(strict=True)
+    except RuntimeError:
+        return "is a symbolic link loop; not followed"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symbolic link loop; not followed"
+        return None
+    if not target.is_dir():
+        return None
+    if target.is_relative_to(root) or root.is_relative_to(target):
+        return "is a link to a folder already in the corpus (a loop); not followed"
+    return (
+        f"is a link to the folder {target}, outside the corpus folder {root}; not followed "
+        "(add that folder to the corpus if it belongs there)"
+    )
 
 
 def _outside_or_special(child: Path, root: Path) -> str | None:

@@ -12,11 +12,12 @@ and the file is simply redone next time.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.vector_stores.types import (
@@ -127,6 +128,29 @@ class StoredPassage:
     unit: Unit
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _reported(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Chroma failures (a server that went away, a damaged index) become a ``StoreError`` that
+    says where the index is and what to do, instead of chromadb's or httpx's stack trace. The
+    next call tries again, so the service recovers by itself when the server is back."""
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - chromadb and its HTTP client raise many types
+            store = args[0]
+            assert isinstance(store, IndexStore)
+            raise StoreError(store.failure(exc)) from exc
+
+    return wrapper
+
+
 class IndexStore:
     """Chroma collections for one index fingerprint; opened lazily on first use."""
 
@@ -165,15 +189,57 @@ class IndexStore:
             )
             files = client.get_or_create_collection(f"{self.name}_files", embedding_function=None)
         except Exception as exc:  # noqa: BLE001 - chromadb raises many unrelated types
-            where = (
-                f"the Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port} "
-                "(RAG_CHROMA_HOST/RAG_CHROMA_PORT); is `chroma run` up?"
-                if self.settings.chroma_host
-                else f"the index in {self.settings.data_dir} (RAG_DATA_DIR); is it writable?"
-            )
-            raise StoreError(f"cannot open {where} ({type(exc).__name__}: {exc})") from exc
+            raise StoreError(self.failure(exc)) from exc
         self._client, self._vectors, self._files = client, vectors, files
         self._vector_store = ChromaVectorStore(chroma_collection=vectors)
+
+    def failure(self, exc: Exception) -> str:
+        """What went wrong with the index and what to do about it."""
+        if self.settings.chroma_host:
+            return (
+                f"cannot reach Chroma at {self.settings.chroma_host}:{self.settings.chroma_port} "
+                f"({type(exc).__name__}: {exc}); is `chroma run` up? (RAG_CHROMA_HOST, "
+                "RAG_CHROMA_PORT)"
+            )
+        return (
+            f"cannot use the index in {self.settings.data_dir / 'chroma'} ({type(exc).__name__}: "
+            f"{exc}); check that RAG_DATA_DIR is writable, or run `rag ingest --rebuild` to build "
+            "it again if it is damaged"
+        )
+
+    def reset(self) -> None:
+        """Drop this index (``rag ingest --rebuild``): its two collections, or, when the embedded
+        store is too damaged to open, the whole ``chroma`` folder, which holds nothing but indexes
+        built from the corpus. A folder that does not look like Chroma's is never deleted."""
+        self._client = self._vectors = self._files = self._vector_store = None
+        try:
+            self.warm_up()
+            for name in (self.name, f"{self.name}_files"):
+                if name in {c.name for c in self._client.list_collections()}:
+                    self._client.delete_collection(name)
+            self._client = self._vectors = self._files = self._vector_store = None
+            return
+        except Exception:  # noqa: BLE001 - any failure means the store cannot be opened
+            if self.settings.chroma_host:
+                raise
+        folder = self.settings.data_dir / "chroma"
+        known = {"chroma.sqlite3"}
+        entries = list(folder.iterdir()) if folder.is_dir() else []
+        if folder.exists() and not (folder.is_dir() and any(e.name in known for e in entries)):
+            raise StoreError(
+                f"{folder} is in the way and does not look like a Chroma index; move it aside or "
+                "set RAG_DATA_DIR to another folder"
+            )
+        import shutil
+
+        self._client = None
+        try:
+            from chromadb.api.client import SharedSystemClient
+
+            SharedSystemClient.clear_system_cache()
+        except Exception:  # noqa: BLE001 - a cache that is not there needs no clearing
+            pass
+        shutil.rmtree(folder, ignore_errors=True)
 
     @property
     def vector_store(self) -> Any:
@@ -183,6 +249,7 @@ class IndexStore:
 
     # -- files --------------------------------------------------------------------------------
 
+    @_reported
     def files(self) -> dict[str, FileRecord]:
         self.warm_up()
         got = self._files.get(include=["metadatas"])
@@ -191,10 +258,12 @@ class IndexStore:
             for doc_id, m in zip(got["ids"], got["metadatas"], strict=True)
         }
 
+    @_reported
     def passage_ids(self, doc_id: str) -> set[str]:
         self.warm_up()
         return set(self._vectors.get(where={"doc_id": doc_id}, include=[])["ids"])
 
+    @_reported
     def write_file(
         self, record: FileRecord, passages: Sequence[Passage], embeddings: Sequence[list[float]]
     ) -> None:
@@ -223,6 +292,7 @@ class IndexStore:
             ],
         )
 
+    @_reported
     def remove_file(self, doc_id: str) -> None:
         self.warm_up()
         self._vectors.delete(where={"doc_id": doc_id})
@@ -230,15 +300,18 @@ class IndexStore:
 
     # -- reading ------------------------------------------------------------------------------
 
+    @_reported
     def count(self) -> int:
         self.warm_up()
         return int(self._vectors.count())
 
+    @_reported
     def version(self) -> str:
         """Changes whenever any file is added, changed or removed (for caches built on top)."""
         rows = sorted((r.doc_id, r.content_hash) for r in self.files().values())
         return hashlib.sha1(repr(rows).encode()).hexdigest()
 
+    @_reported
     def all_passages(self) -> list[StoredPassage]:
         self.warm_up()
         got = self._vectors.get(include=["metadatas", "documents"])
@@ -247,6 +320,7 @@ class IndexStore:
             for pid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         ]
 
+    @_reported
     def unit_similarities(self, embedding: list[float], unit_ids: list[str]) -> dict[str, float]:
         """Best cosine similarity of each unit's stored passage vectors to ``embedding``."""
         self.warm_up()
@@ -260,6 +334,7 @@ class IndexStore:
             best[uid] = max(best.get(uid, -1.0), cosine)
         return best
 
+    @_reported
     def query(
         self, embedding: list[float], k: int, filters: Filters | None = None
     ) -> list[tuple[StoredPassage, float]]:

@@ -139,3 +139,20 @@ def test_a_huge_paragraph_is_windowed_in_linear_time() -> None:
     assert read <= 2 * len(text)
     assert all(count(p.text) <= 254 for p in passages)
     assert " ".join(p.text for p in passages).split() == words
+
+
+def test_a_paragraph_without_breaks_becomes_parts_no_longer_than_the_limit(tmp_path: Path) -> None:
+    from rag.chunking import MAX_UNIT_CHARS
+
+    sentences = [f"Sentence {i} says the port of Baku grew." for i in range(2000)]
+    giant = " ".join(["unbroken"] * (MAX_UNIT_CHARS // 4))  # one sentence longer than the limit
+    path = tmp_path / "dump.txt"
+    path.write_text("A title\n\n" + " ".join(sentences) + " " + giant + ".\n\nAfter.", "utf-8")
+    units = split_units(load_document(path))
+    parts = [u for u in units if u.kind == "paragraph"][:-1]
+    assert len(parts) > 10 and all(len(u.text) <= MAX_UNIT_CHARS for u in parts)
+    assert (
+        " ".join(u.text for u in parts).split() == (" ".join(sentences) + " " + giant + ".").split()
+    )
+    assert [u.ordinal for u in units if u.kind == "paragraph"] == list(range(1, len(parts) + 2))
+    assert units[-1].text == "After."

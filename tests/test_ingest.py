@@ -1,9 +1,16 @@
 """Incremental ingest against a real embedded Chroma and the real embedding model."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from rag.chain import RagChain
+from rag.config import Settings
 from rag.embedding import Embedder
 
 from .conftest import make_chain
@@ -154,3 +161,91 @@ def test_a_link_out_of_the_corpus_is_never_indexed_or_quoted(
     assert not any("zebraquokka" in p.text for p in chain.store.all_passages())
     answer = chain.ask("root zebraquokka")
     assert "zebraquokka" not in answer.answer
+
+
+def _article(n: int) -> str:
+    paragraphs = [
+        f"Report {n}, part {i}: the council of town {n} approved budget line {n * 100 + i} "
+        f"after {i + 2} weeks of talks. Officials said the vote was close."
+        for i in range(40)
+    ]
+    return f"Town {n} budget news\n\n" + "\n\n".join(paragraphs) + "\n"
+
+
+def test_sigkill_at_several_points_loses_nothing(corpus: Path, tmp_path: Path) -> None:
+    """A real `rag ingest` process killed with SIGKILL three times at different points: after
+    each kill the index answers as before, and the next run completes the work, every file's
+    manifest row matching the passages stored for it (nothing missing, nothing twice)."""
+    env = {**os.environ, "RAG_DATA_DIR": str(tmp_path / "data"), "RAG_CORPUS": str(corpus)}
+    rag = [sys.executable, "-m", "rag"]
+    subprocess.run([*rag, "ingest", "--quiet"], env=env, check=True, capture_output=True)
+    for n in range(60):
+        (corpus / f"town-{n:02d}.txt").write_text(_article(n), encoding="utf-8")
+
+    kills = 0
+    for delay in (3.0, 5.0, 7.0):
+        proc = subprocess.Popen([*rag, "ingest", "--quiet"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)  # fmt: skip
+        time.sleep(delay)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+        asked = subprocess.run([*rag, "ask", "Who is Alex Vatanka?"], env=env,
+                               capture_output=True, text=True)  # fmt: skip
+        assert asked.returncode == 0 and "Middle East Institute" in asked.stdout, asked.stderr
+    assert kills >= 2, "the ingest finished before it could be killed; give it more to do"
+
+    done = subprocess.run([*rag, "ingest", "--quiet"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    chain = RagChain(Settings.load(data_dir=tmp_path / "data", corpus=[corpus]))
+    records = chain.store.files()
+    assert len(records) == 62
+    for record in records.values():
+        assert len(chain.store.passage_ids(record.doc_id)) == record.passages, record.source
+    assert "62 unchanged" in chain.ingest().summary()
+
+
+def test_a_hostile_corpus_is_indexed_or_reported(tmp_path: Path, embedder: Embedder) -> None:
+    """Every file is either indexed or reported with a reason; the run never crashes."""
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    outside = tmp_path / "outside.txt"
+    outside.write_text("A secret outside the corpus.", "utf-8")
+    files = {
+        "empty.txt": b"",
+        "blank.txt": b" \n\t\n   \n",
+        "binary.txt": b"\x00\x01\x02\x03binary\x00" * 50,
+        "invalid-utf8.txt": b"Caf\xe9 \xff\xfe\xfd news \x80\x81 from Lyon.\n",
+        "utf16.txt": "\ufeffWindows export about Tehran.\r\n".encode("utf-16-le"),
+        "crlf.txt": b"CRLF title\r\n\r\nA paragraph about Baku.\r\n\r\nAnother about Yerevan.\r\n",
+        "many-lines.txt": "".join(f"Line {i} ok.\n" for i in range(5000)).encode(),
+        "one-paragraph.txt": (
+            " ".join(f"Sentence {i} about ports." for i in range(40000))
+        ).encode(),
+        "name with spaces ünï.txt": b"Spaces and non-ASCII in the name.",
+        "page.html": b"<html><body><script>alert(1)</script><p>Markup <b>story</b> here.</p>",
+        "notes.md": b"---\ntitle: [unclosed\n---\n# Heading\n\nBody text.\n",
+    }
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+    (folder / "loop").symlink_to(folder, target_is_directory=True)
+    (folder / "escape.txt").symlink_to(outside)
+    (folder / "dangling.txt").symlink_to(tmp_path / "missing.txt")
+    os.mkfifo(folder / "pipe.txt")
+
+    chain = make_chain(tmp_path / "data", [folder], embedder)
+    report = chain.ingest()
+    seen = {Path(o.source).name: o for o in report.outcomes}
+    for name in [*files, "escape.txt", "dangling.txt", "pipe.txt", "loop"]:
+        assert name in seen, f"{name} was neither indexed nor reported"
+        if seen[name].status == "failed":
+            assert seen[name].reason, name
+    assert seen["escape.txt"].status == "failed"
+    assert {seen[n].status for n in ("empty.txt", "blank.txt", "binary.txt")} == {"failed"}
+    for name in ("utf16.txt", "crlf.txt", "invalid-utf8.txt", "many-lines.txt",
+                 "one-paragraph.txt", "name with spaces ünï.txt", "page.html"):  # fmt: skip
+        assert seen[name].status == "added", (name, seen[name].reason)
+    texts = " ".join(p.text for p in chain.store.all_passages())
+    assert "secret outside" not in texts and "alert(1)" not in texts
+    assert "Windows export about Tehran." in texts

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rag.chunking import Unit
-from rag.keyword import B, K1, KeywordIndex
+from rag.keyword import K1, B, KeywordIndex
 
 
 def _unit(uid: str, source: str = "a.txt", date: str | None = None) -> Unit:

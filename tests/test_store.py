@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rag import cli
 from rag.embedding import Embedder
 from rag.errors import StoreError
 
@@ -53,3 +57,91 @@ def test_unreachable_server_names_the_setting(tmp_path: Path, embedder: Embedder
     )
     with pytest.raises(StoreError, match="RAG_CHROMA_HOST"):
         chain.ask("Who is Alex Vatanka?")
+
+
+def _server(path: Path, port: int) -> contextlib.AbstractContextManager[object]:
+    chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    command = [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)]
+    heartbeat = f"http://127.0.0.1:{port}/api/v2/heartbeat"
+    ready = lambda: httpx.get(heartbeat, timeout=1).status_code == 200  # noqa: E731
+    return running(command, ready, path.parent / f"chroma-{port}.log", 60)
+
+
+def test_server_restarted_or_stopped_mid_session(
+    tmp_path: Path,
+    embedder: Embedder,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Restarted: the data persisted and the next question is answered. Stopped: a clear error
+    naming HOST:PORT from the Python API and the CLI (no stack trace). Back: answers again, in the
+    same session, with nothing restarted on our side."""
+    port, path = free_port(), tmp_path / "server-data"
+    chain = make_chain(tmp_path, [SEEDS], embedder, chroma_host="127.0.0.1", chroma_port=port)
+    question = "What did Alex Vatanka say?"
+    with _server(path, port):
+        chain.ingest()
+        before = chain.ask(question)
+    assert not before.refused
+
+    with _server(path, port):
+        assert chain.ask(question).answer == before.answer
+
+    with pytest.raises(StoreError, match=f"cannot reach Chroma at 127.0.0.1:{port}"):
+        chain.ask(question)
+    monkeypatch.setenv("RAG_CHROMA_HOST", "127.0.0.1")
+    monkeypatch.setenv("RAG_CHROMA_PORT", str(port))
+    monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path))
+    assert cli.main(["ask", question]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot reach Chroma at 127.0.0.1:{port}" in err and "Traceback" not in err
+
+    with _server(path, port):
+        assert chain.ask(question).answer == before.answer
+        assert cli.main(["ask", question]) == 0
+
+
+def test_a_damaged_embedded_index_says_to_rebuild_and_rebuild_recovers(tmp_path: Path) -> None:
+    """A truncated Chroma database (a disk that filled up, a copy cut short): `rag ask` says what
+    to do instead of printing a stack trace, and `rag ingest --rebuild` brings the index back."""
+    env = {**os.environ, "RAG_DATA_DIR": str(tmp_path / "data"), "RAG_CORPUS": str(SEEDS)}
+    rag = [sys.executable, "-m", "rag"]
+    assert subprocess.run([*rag, "ingest", "--quiet"], env=env, capture_output=True).returncode == 0
+    database = tmp_path / "data" / "chroma" / "chroma.sqlite3"
+    database.write_bytes(database.read_bytes()[: database.stat().st_size // 3])
+
+    broken = subprocess.run(
+        [*rag, "ask", "Who is Alex Vatanka?"], env=env, capture_output=True, text=True
+    )
+    assert broken.returncode == 2, broken.stderr
+    assert "rag ingest --rebuild" in broken.stderr and "Traceback" not in broken.stderr
+
+    rebuilt = subprocess.run(
+        [*rag, "ingest", "--rebuild", "--quiet"], env=env, capture_output=True, text=True
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "2 added" in rebuilt.stdout
+    answer = subprocess.run(
+        [*rag, "ask", "Who is Alex Vatanka?"], env=env, capture_output=True, text=True
+    )
+    assert answer.returncode == 0 and "Vatanka" in answer.stdout
+
+
+def test_rebuild_never_deletes_a_folder_that_is_not_an_index(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    keep = tmp_path / "chroma" / "notes.txt"
+    keep.parent.mkdir()
+    keep.write_text("mine")
+    (tmp_path / "elsewhere").mkdir()
+    chain = make_chain(tmp_path, [tmp_path / "elsewhere"], embedder)
+    chain.ingest(rebuild=True)
+    chain.ingest(rebuild=True)
+    assert keep.read_text() == "mine"
+
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "chroma").write_text("not a folder")
+    with pytest.raises(StoreError, match="is in the way"):
+        make_chain(blocked, [SEEDS], embedder).ingest(rebuild=True)
+    assert (blocked / "chroma").read_text() == "not a folder"
