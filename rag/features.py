@@ -18,7 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rag.chunking import Unit
-from rag.retrieval import Evidence, unit_keywords
+from rag.keyword import unit_keywords
+from rag.retrieval import Evidence
 from rag.text import STOPWORDS, keywords, split_sentences
 
 Idf = Callable[[str], float]

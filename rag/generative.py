@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from rag.answer import Candidate, Composed, ExtractiveAnswerer
 from rag.chunking import Unit
 from rag.generation import Generator
+from rag.injection import statements
 from rag.results import Citation
 from rag.retrieval import Retrieval
 from rag.text import keywords, split_sentences
@@ -74,7 +75,7 @@ class GenerativeAnswerer:
             pieces.append(piece)
             yield Event("token", piece)
         generated = "".join(pieces)
-        checked = verify(generated, {n: unit.text for n, unit in sources.items()})
+        checked = verify(generated, {n: statements(unit.text) for n, unit in sources.items()})
         dropped = [f"{d.text} ({d.reason})" for d in checked.dropped]
         if not checked.kept:
             yield Event("final", quoted.text, _replace(quoted, dropped=dropped, generated=False))
@@ -89,12 +90,13 @@ class GenerativeAnswerer:
         units: list[Unit] = []
         by_id = {e.unit.unit_id: e.unit for e in retrieval.evidence}
         for citation in quoted.citations:
-            if citation.unit_id in by_id:
+            if citation.unit_id in by_id and statements(by_id[citation.unit_id].text):
                 units.append(by_id[citation.unit_id])
         for cand in ranked:
             if len(units) >= MAX_SOURCES:
                 break
-            if cand.unit.unit_id not in {u.unit_id for u in units} and cand.coverage >= 0.3:
+            fresh = cand.unit.unit_id not in {u.unit_id for u in units}
+            if fresh and cand.coverage >= 0.3 and statements(cand.unit.text):
                 units.append(cand.unit)
         return {n: unit for n, unit in enumerate(units[:MAX_SOURCES], 1)}
 
@@ -133,13 +135,15 @@ class GenerativeAnswerer:
 
 
 def _excerpt(unit: Unit, terms: set[str]) -> str:
-    """A unit's most relevant sentences (all of a short unit), in reading order."""
+    """A unit's most relevant sentences (all of a short unit), in reading order, without any that
+    give orders to a model (``rag.injection``)."""
+    text = statements(unit.text)
     if unit.kind != "paragraph":
         by = ", ".join(x for x in (unit.outlet, unit.date) if x)
-        return f"{unit.text} ({by})" if by else unit.text
-    spans = split_sentences(unit.text)
+        return f"{text} ({by})" if by else text
+    spans = split_sentences(text)
     if len(spans) <= SENTENCES_PER_SOURCE:
-        return unit.text
+        return text
     ranked = sorted(range(len(spans)), key=lambda i: -len(terms & set(keywords(spans[i].text))))
     keep = sorted(ranked[:SENTENCES_PER_SOURCE])
     return " ".join(spans[i].text for i in keep)

@@ -18,6 +18,42 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from rag.chunking import Unit
+from rag.text import keywords, normalize
+
+
+def unit_keywords(unit: Unit, text: str) -> list[str]:
+    """BM25 terms of (part of) a unit: its text, the outlet that published it, for headlines the
+    date's words, and for a title the word "title" itself."""
+    extra = []
+    if unit.outlet and normalize(unit.outlet).lower() not in normalize(text).lower():
+        extra.append(unit.outlet)
+    if unit.kind == "headline" and unit.date:
+        year, month, day = unit.date.split("-")
+        extra.append(f"{_MONTHS[int(month) - 1]} {int(day)} {year}")
+    if unit.kind == "title":
+        extra.append("title headline")
+    return keywords(" ".join([text, *extra]))
+
+
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+# Stored with every passage at ingest (rag.store); change it whenever ``unit_keywords`` or the
+# stemmer changes, so stored terms from an older version are recomputed instead of trusted.
+KEYWORDS_VERSION = 1
 
 # BM25's free parameters: the textbook values (Robertson & Zaragoza 2009), never tuned here.
 K1 = 1.2

@@ -26,37 +26,7 @@ from rag.config import Settings
 from rag.embedding import Embedder
 from rag.keyword import KeywordIndex
 from rag.store import Filters, IndexStore, StoredPassage
-from rag.text import keywords, normalize
-
-
-def unit_keywords(unit: Unit, text: str) -> list[str]:
-    """BM25 terms of (part of) a unit: its text, the outlet that published it, for headlines the
-    date's words, and for a title the word "title" itself."""
-    extra = []
-    if unit.outlet and normalize(unit.outlet).lower() not in normalize(text).lower():
-        extra.append(unit.outlet)
-    if unit.kind == "headline" and unit.date:
-        year, month, day = unit.date.split("-")
-        extra.append(f"{_MONTHS[int(month) - 1]} {int(day)} {year}")
-    if unit.kind == "title":
-        extra.append("title headline")
-    return keywords(" ".join([text, *extra]))
-
-
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
+from rag.text import keywords
 
 
 @dataclass(frozen=True)
@@ -84,23 +54,48 @@ class Retrieval:
 
 
 class _Corpus:
-    """The units held in memory for BM25 and unit look-ups, rebuilt when the index changes."""
+    """The units held in memory for BM25 and unit look-ups, for one version of the index.
 
-    def __init__(self, passages: list[StoredPassage], version: str) -> None:
+    Kept per document, so that a new version re-reads only the documents whose content hash
+    changed: at 10k units re-reading everything after adding one file took 3.2 s."""
+
+    def __init__(self, version: str, docs: dict[str, tuple[str, list[StoredPassage]]]) -> None:
         self.version = version
+        self.docs = docs
         self.units: dict[str, Unit] = {}
         index_of: dict[str, int] = {}
         unit_of = []
-        for p in passages:
-            uid = p.unit.unit_id
-            if uid not in index_of:
-                index_of[uid] = len(index_of)
-                self.units[uid] = p.unit
-            unit_of.append(index_of[uid])
+        terms = []
+        for _, passages in docs.values():
+            for p in passages:
+                uid = p.unit.unit_id
+                if uid not in index_of:
+                    index_of[uid] = len(index_of)
+                    self.units[uid] = p.unit
+                unit_of.append(index_of[uid])
+                terms.append(p.keywords)
         self.unit_ids = list(index_of)
-        self.keywords = KeywordIndex(
-            [unit_keywords(p.unit, p.text) for p in passages], list(self.units.values()), unit_of
-        )
+        self.keywords = KeywordIndex(terms, list(self.units.values()), unit_of)
+
+    @classmethod
+    def load(cls, store: IndexStore, version: str, previous: _Corpus | None) -> _Corpus:
+        manifest = {doc_id: r.content_hash for doc_id, r in store.files().items()}
+        kept = {
+            doc_id: entry
+            for doc_id, entry in (previous.docs.items() if previous else ())
+            if manifest.get(doc_id) == entry[0]
+        }
+        stale = [doc_id for doc_id in manifest if doc_id not in kept]
+        fresh: dict[str, list[StoredPassage]] = {doc_id: [] for doc_id in stale}
+        if stale:
+            passages = store.all_passages() if not kept else store.passages_of(stale)
+            for p in passages:
+                if p.unit.doc_id in fresh:
+                    fresh[p.unit.doc_id].append(p)
+        docs = {
+            doc_id: kept.get(doc_id) or (manifest[doc_id], fresh[doc_id]) for doc_id in manifest
+        }
+        return cls(version, docs)
 
 
 class HybridRetriever(BaseRetriever):
@@ -118,7 +113,7 @@ class HybridRetriever(BaseRetriever):
         version = self.store.version()
         with self._lock:
             if self._corpus is None or self._corpus.version != version:
-                self._corpus = _Corpus(self.store.all_passages(), version)
+                self._corpus = _Corpus.load(self.store, version, self._corpus)
             return self._corpus
 
     def search(

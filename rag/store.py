@@ -15,8 +15,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
@@ -31,22 +32,7 @@ from llama_index.core.vector_stores.types import (
 from rag.chunking import Passage, Unit
 from rag.config import Settings
 from rag.errors import StoreError
-
-_META_KEYS = (
-    "unit_id",
-    "doc_id",
-    "source",
-    "title",
-    "kind",
-    "ordinal",
-    "position",
-    "outlet",
-    "date",
-    "date_int",
-    "boilerplate",
-    "window",
-    "unit_text",
-)
+from rag.keyword import KEYWORDS_VERSION, unit_keywords
 
 
 @dataclass(frozen=True)
@@ -102,6 +88,8 @@ def passage_metadata(passage: Passage) -> dict[str, Any]:
         "boilerplate": unit.boilerplate,
         "window": passage.window,
         "unit_text": unit.text,
+        "keywords": " ".join(unit_keywords(unit, passage.text)),
+        "kw_version": KEYWORDS_VERSION,
     }
 
 
@@ -126,7 +114,20 @@ class StoredPassage:
     passage_id: str
     text: str
     unit: Unit
+    keywords: list[str] = field(default_factory=list)
 
+
+def _keywords(meta: dict[str, Any], text: str, unit: Unit) -> list[str]:
+    """The BM25 terms stored with the passage at ingest (tokenising 250k passages again when a
+    server starts took ~16 s), or computed now for an index written before they were stored or
+    by another version of the tokeniser."""
+    if meta.get("kw_version") == KEYWORDS_VERSION:
+        return str(meta.get("keywords", "")).split()
+    return unit_keywords(unit, text)
+
+
+# The manifest row whose token changes with every write (see IndexStore._bump).
+_VERSION_ID = "__version__"
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -256,6 +257,7 @@ class IndexStore:
         return {
             doc_id: FileRecord(doc_id, str(m["source"]), str(m["content_hash"]), int(m["passages"]))
             for doc_id, m in zip(got["ids"], got["metadatas"], strict=True)
+            if doc_id != _VERSION_ID
         }
 
     @_reported
@@ -291,12 +293,21 @@ class IndexStore:
                 }
             ],
         )
+        self._bump()
 
     @_reported
     def remove_file(self, doc_id: str) -> None:
         self.warm_up()
         self._vectors.delete(where={"doc_id": doc_id})
         self._files.delete(ids=[doc_id])
+        self._bump()
+
+    def _bump(self) -> None:
+        """A new version token: every process serving this index rebuilds its in-memory keyword
+        index on its next question (one small read per question, however large the index)."""
+        self._files.upsert(
+            ids=[_VERSION_ID], embeddings=[[0.0]], metadatas=[{"token": uuid.uuid4().hex}]
+        )
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -308,17 +319,40 @@ class IndexStore:
     @_reported
     def version(self) -> str:
         """Changes whenever any file is added, changed or removed (for caches built on top)."""
+        self.warm_up()
+        got = self._files.get(ids=[_VERSION_ID], include=["metadatas"])
+        if got["ids"]:
+            # The counts catch a writer killed between its passages and its token.
+            token = got["metadatas"][0]["token"]
+            return f"{token}:{self._vectors.count()}:{self._files.count()}"
         rows = sorted((r.doc_id, r.content_hash) for r in self.files().values())
         return hashlib.sha1(repr(rows).encode()).hexdigest()
 
     @_reported
     def all_passages(self) -> list[StoredPassage]:
         self.warm_up()
-        got = self._vectors.get(include=["metadatas", "documents"])
-        return [
-            StoredPassage(pid, doc or "", unit_from_metadata(meta))
-            for pid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        ]
+        return self._passages(self._vectors.get(include=["metadatas", "documents"]))
+
+    @_reported
+    def passages_of(self, doc_ids: Sequence[str]) -> list[StoredPassage]:
+        """The stored passages of some documents (a few hundred per round trip)."""
+        self.warm_up()
+        out: list[StoredPassage] = []
+        for start in range(0, len(doc_ids), 200):
+            batch = list(doc_ids[start : start + 200])
+            where = {"doc_id": {"$in": batch}}
+            out += self._passages(
+                self._vectors.get(where=where, include=["metadatas", "documents"])
+            )
+        return out
+
+    @staticmethod
+    def _passages(got: Any) -> list[StoredPassage]:
+        out = []
+        for pid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+            unit = unit_from_metadata(meta)
+            out.append(StoredPassage(pid, doc or "", unit, _keywords(meta, doc or "", unit)))
+        return out
 
     @_reported
     def unit_similarities(self, embedding: list[float], unit_ids: list[str]) -> dict[str, float]:

@@ -1,8 +1,14 @@
 """Retrieval on the seed corpus with the real model and a real embedded Chroma."""
 
+from pathlib import Path
+
 import pytest
 
+from rag.chunking import doc_id_for
+from rag.embedding import Embedder
 from rag.store import Filters
+
+from .conftest import make_chain
 
 pytestmark = pytest.mark.slow
 
@@ -51,3 +57,30 @@ def test_filter_by_headline_date_range(seed_chain) -> None:  # type: ignore[no-u
 def test_llama_index_retriever_interface(seed_chain) -> None:  # type: ignore[no-untyped-def]
     nodes = seed_chain.retriever.retrieve("Who is Samuel Charap?")
     assert nodes and "Charap" in nodes[0].node.get_content()
+
+
+def test_a_new_index_version_rereads_only_the_documents_that_changed(
+    corpus: Path, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chain = make_chain(tmp_path / "data", [corpus], embedder)
+    chain.ingest()
+    assert chain.retrieve("zanzibarite tariffs").evidence[0].lexical == 0.0
+    (corpus / "new.txt").write_text("Zanzibarite tariffs\n\nZanzibarite tariffs rose by 4%.\n")
+    chain.ingest()
+
+    read: list[list[str]] = []
+    real = chain.store.passages_of
+
+    def spy(doc_ids: list[str]) -> list:  # type: ignore[type-arg]
+        read.append(list(doc_ids))
+        return real(doc_ids)
+
+    monkeypatch.setattr(chain.store, "passages_of", spy)
+    monkeypatch.setattr(chain.store, "all_passages", lambda: pytest.fail("re-read everything"))
+    top = chain.retrieve("zanzibarite tariffs").evidence[0]
+    assert "Zanzibarite" in top.unit.text and top.lexical == 1.0
+    assert read == [[doc_id_for(top.unit.source)]]
+
+    (corpus / "new.txt").unlink()
+    chain.ingest()
+    assert all("Zanzibarite" not in e.unit.text for e in chain.retrieve("zanzibarite").evidence)
