@@ -63,6 +63,7 @@ class _Corpus:
         self.version = version
         self.docs = docs
         self.units: dict[str, Unit] = {}
+        self.passage_ids: dict[str, list[str]] = {}
         index_of: dict[str, int] = {}
         unit_of = []
         terms = []
@@ -74,6 +75,7 @@ class _Corpus:
                     self.units[uid] = p.unit
                 unit_of.append(index_of[uid])
                 terms.append(p.keywords)
+                self.passage_ids.setdefault(uid, []).append(p.passage_id)
         self.unit_ids = list(index_of)
         self.keywords = KeywordIndex(terms, list(self.units.values()), unit_of)
 
@@ -148,7 +150,8 @@ class HybridRetriever(BaseRetriever):
 
         missing = [u for u in lexical_top if u not in dense_best]
         if missing:
-            dense_best.update(self.store.unit_similarities(vector, missing))
+            by_unit = {uid: corpus.passage_ids[uid] for uid in missing}
+            dense_best.update(self.store.unit_similarities(vector, by_unit))
 
         weight = self.settings.dense_weight
         fused: dict[str, float] = {}

@@ -355,17 +355,27 @@ class IndexStore:
         return out
 
     @_reported
-    def unit_similarities(self, embedding: list[float], unit_ids: list[str]) -> dict[str, float]:
-        """Best cosine similarity of each unit's stored passage vectors to ``embedding``."""
+    def unit_similarities(
+        self, embedding: list[float], passages: dict[str, list[str]]
+    ) -> dict[str, float]:
+        """Best cosine similarity to ``embedding`` of each unit's stored passages (``passages``
+        maps unit id to passage ids): one look-up by primary key, not a metadata filter."""
+        import numpy as np
+
         self.warm_up()
-        got = self._vectors.get(
-            where={"unit_id": {"$in": list(unit_ids)}}, include=["embeddings", "metadatas"]
+        unit_of = {pid: uid for uid, pids in passages.items() for pid in pids}
+        if not unit_of:
+            return {}
+        got = self._vectors.get(ids=list(unit_of), include=["embeddings"])
+        if not len(got["ids"]):
+            return {}
+        cosines = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(
+            embedding, dtype=np.float32
         )
         best: dict[str, float] = {}
-        for vector, meta in zip(got["embeddings"], got["metadatas"], strict=True):
-            cosine = float(sum(a * b for a, b in zip(embedding, vector, strict=True)))
-            uid = str(meta["unit_id"])
-            best[uid] = max(best.get(uid, -1.0), cosine)
+        for pid, cosine in zip(got["ids"], cosines.tolist(), strict=True):
+            uid = unit_of[pid]
+            best[uid] = max(best.get(uid, -1.0), float(cosine))
         return best
 
     @_reported

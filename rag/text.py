@@ -179,7 +179,8 @@ def stem(word: str) -> str:
     if word.endswith("'s"):
         word = word[:-2]
     with _STEM_LOCK:
-        return str(_STEMMER.stemWord(word))
+        stemmed = str(_STEMMER.stemWord(word))
+    return stemmed or word  # Snowball's Porter strips a lone "s" to nothing
 
 
 def words(text: str) -> Iterator[str]:

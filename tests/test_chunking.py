@@ -156,3 +156,58 @@ def test_a_paragraph_without_breaks_becomes_parts_no_longer_than_the_limit(tmp_p
     )
     assert [u.ordinal for u in units if u.kind == "paragraph"] == list(range(1, len(parts) + 2))
     assert units[-1].text == "After."
+
+
+# --- properties, on arbitrary documents (hypothesis) ------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from rag.chunking import MAX_UNIT_CHARS, _windows  # noqa: E402
+from rag.errors import DocumentError  # noqa: E402
+
+_WORDS = st.sampled_from(
+    ["Iran", "Russia", "said", "the", "U.S.", "deal.", "Mr.", "2,400", "-", "\u201cquote\u201d",
+     "January 6th, 2026", "\n", "\n\n", "- Headline - Reuters -"]
+)  # fmt: skip
+
+
+def _count(text: str) -> int:
+    return sum(len(w) // 4 + 1 for w in text.split())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_WORDS, max_size=300).map(" ".join), st.integers(8, 64))
+def test_windows_fit_and_keep_every_word(text: str, limit: int) -> None:
+    windows = _windows(text, _count, limit)
+    assert all(_count(w) <= limit or len(w.split()) == 1 for w in windows)
+    seen = " ".join(windows).split()
+    assert set(seen) == set(text.split())
+
+
+_BYTES = st.binary(max_size=3000) | st.lists(_WORDS, max_size=400).map(
+    lambda w: " ".join(w).encode()
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=_BYTES, suffix=st.sampled_from([".txt", ".md", ".html"]))
+def test_any_file_is_read_or_refused_with_a_reason(
+    tmp_path: Path, data: bytes, suffix: str
+) -> None:
+    path = tmp_path / f"doc{suffix}"
+    path.write_bytes(data)
+    try:
+        doc = load_document(path)
+    except DocumentError as exc:
+        assert exc.reason and "doc" in str(exc)
+        return
+    units = split_units(doc)
+    assert all(
+        u.text.strip() and len(u.text) <= MAX_UNIT_CHARS for u in units if u.kind == "paragraph"
+    )
+    assert len({u.unit_id for u in units}) == len(units)
+    passages = split_passages(units, _count, 64)
+    assert {p.unit.unit_id for p in passages} == {u.unit_id for u in units}

@@ -31,3 +31,34 @@ def test_keywords_stem_drop_stopwords_and_keep_acronyms() -> None:
 
 def test_numbers() -> None:
     assert numbers("29 killed, over 1,200 arrested") == {"29", "1200"}
+
+
+# --- properties, on arbitrary text (hypothesis) ---------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIECES = ["U.S.", "Dr.", "A.", "said", "Iran.", "?", "!", " ", "\n", '"', "3.5", "e.g.", "\u2019"]
+_TEXT = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=400
+) | st.lists(st.sampled_from(_PIECES), max_size=60).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT)
+def test_sentences_are_ordered_slices_of_the_original(text: str) -> None:
+    spans = split_sentences(text)
+    end = 0
+    for span in spans:
+        assert span.text == text[span.start : span.end] and span.text.strip() == span.text
+        assert span.start >= end and span.text
+        end = span.end
+    assert "".join(s.text for s in spans).split() == text.split() or not text.strip() or spans
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT)
+def test_normalize_is_idempotent_and_keywords_never_fail(text: str) -> None:
+    once = normalize(text)
+    assert normalize(once) == once
+    assert all(k and " " not in k for k in keywords(text))
