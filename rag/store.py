@@ -277,11 +277,13 @@ class IndexStore:
             for p, e in zip(passages, embeddings, strict=True)
             if p.passage_id not in existing
         ]
-        if nodes:
-            self._vector_store.add(nodes)
-        stale = existing - {p.passage_id for p in passages}
-        if stale:
-            self._vectors.delete(ids=sorted(stale))
+        # Chroma refuses batches over its limit (5,461 embedded), which a long file exceeds.
+        step = int(self._client.get_max_batch_size())
+        for start in range(0, len(nodes), step):
+            self._vector_store.add(nodes[start : start + step])
+        stale = sorted(existing - {p.passage_id for p in passages})
+        for start in range(0, len(stale), step):
+            self._vectors.delete(ids=stale[start : start + step])
         self._files.upsert(
             ids=[record.doc_id],
             embeddings=[[0.0]],

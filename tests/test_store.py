@@ -145,3 +145,18 @@ def test_rebuild_never_deletes_a_folder_that_is_not_an_index(
     with pytest.raises(StoreError, match="is in the way"):
         make_chain(blocked, [SEEDS], embedder).ingest(rebuild=True)
     assert (blocked / "chroma").read_text() == "not a folder"
+
+
+def test_a_file_with_more_passages_than_one_chroma_batch_is_stored(tmp_path: Path) -> None:
+    """Embedded Chroma takes at most 5,461 records per call; a long file has more."""
+    from rag.chunking import Passage, Unit
+    from rag.config import Settings
+    from rag.store import FileRecord, IndexStore
+
+    store = IndexStore(Settings.load(data_dir=tmp_path), "batches")
+    unit = Unit("u", "d", "long.txt", "Long", "paragraph", 1, 0, "text")
+    passages = [Passage(f"u:{i}", unit, f"window {i}", i) for i in range(6000)]
+    store.write_file(FileRecord("d", "long.txt", "h1", 6000), passages, [[1.0, 0.0]] * 6000)
+    assert store.count() == 6000
+    store.write_file(FileRecord("d", "long.txt", "h2", 10), passages[:10], [[1.0, 0.0]] * 10)
+    assert store.count() == 10
