@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from rag.results import Answer, Citation
 from rag.server import _history_for_chain, citation_label, highlight, sources_markdown
@@ -297,3 +298,36 @@ def test_open_binding_needs_a_token_and_then_every_endpoint_checks_it(
         assert login.status_code == 303
         chat = httpx.get(url + "/", cookies=login.cookies, timeout=10)
         assert chat.status_code == 200 and "gradio" in chat.text.lower()
+
+
+# --- the API fuzzed from its own OpenAPI schema (schemathesis, in process) ----------------------
+
+
+@pytestmark_slow
+@pytest.mark.parametrize("mode", ["positive", "negative"])
+def test_fuzzed_requests_never_cause_a_server_error(seed_chain, mode: str) -> None:  # type: ignore[no-untyped-def]
+    """Requests generated from the API's own schema, valid ones and ones that break it: each is
+    answered 2xx or refused 4xx with a ``detail`` saying why; never a 5xx."""
+    import schemathesis
+
+    from rag.server import Startup, build_api
+
+    startup = Startup(seed_chain).start()
+    startup.wait()
+    schema = schemathesis.openapi.from_asgi("/openapi.json", build_api(seed_chain, startup))
+    statuses: list[int] = []
+
+    @given(case=schema.as_strategy(schemathesis.GenerationMode(mode)))
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    def call(case) -> None:  # type: ignore[no-untyped-def]
+        response = case.call()
+        statuses.append(response.status_code)
+        assert response.status_code < 500, (case.body, response.text)
+        if response.status_code >= 400:
+            assert response.json().get("detail"), response.text
+
+    call()
+    assert len(statuses) >= 100
+    (ARTIFACTS / f"fuzzed-{mode}.txt").parent.mkdir(parents=True, exist_ok=True)
+    summary = {code: statuses.count(code) for code in sorted(set(statuses))}
+    (ARTIFACTS / f"fuzzed-{mode}.txt").write_text(f"{len(statuses)} requests: {summary}\n")
