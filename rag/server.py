@@ -64,6 +64,8 @@ class Startup:
 
             report = self.chain.ensure_index(progress=progress)
             built = f" (built {report.summary()})" if report else ""
+            self.status = "Loading the keyword index…"
+            self.chain.retriever.corpus()  # so that the first question does not pay for it
             files = self.chain.store.files()
             self.status = f"Ready: {len(files)} documents indexed{built}."
         except RagError as exc:
