@@ -319,8 +319,8 @@ def print_table(
         f"  `python app.py`         page {s['chat_page_s']:.1f} s, ready {s['chat_ready_s']:.1f} s"
     )
     header = ["units", "passages", "ingest u/s", "disk MiB", "peak MiB", "retrieve p50",
-              "answer p50", "answer p95", "LlamaIndex retr. (ours/theirs)", "add file s", "next answer",
-              "index load s", "server p50", "server add s"]  # fmt: skip
+              "answer p50", "answer p95", "LlamaIndex retr. (ours/theirs)", "add file s",
+              "next answer", "index load s", "server p50", "server add s"]  # fmt: skip
     print(
         "\nsynthetic archives (ms unless said; LlamaIndex = its default VectorStoreIndex retriever)"
     )
