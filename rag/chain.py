@@ -133,6 +133,7 @@ class RagChain:
                 self.embedder,
                 progress,
                 self.settings.sentence_window,
+                self.settings.max_passage_tokens,
             )
 
     def ensure_index(self, progress: Progress | None = None) -> IngestReport | None:

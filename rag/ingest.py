@@ -90,6 +90,7 @@ def ingest(
     embedder: Embedder,
     progress: Progress | None = None,
     sentence_window: int = 2,
+    max_passage_tokens: int | None = None,
 ) -> IngestReport:
     """Bring the index in line with ``paths`` (files or folders).
 
@@ -114,12 +115,14 @@ def ingest(
             continue
         pending.append((doc, "changed" if record else "added"))
 
+    # RAG_MAX_PASSAGE_TOKENS may ask for shorter passages than the model reads, never longer.
+    limit = min(max_passage_tokens or embedder.max_tokens, embedder.max_tokens)
     total = 0
     prepared: list[_Prepared] = []
     for doc, status in pending:
         units = split_units(doc)
         passages = split_passages(
-            units, embedder.count_tokens, embedder.max_tokens, sentence_window
+            units, embedder.count_tokens, limit, sentence_window
         )
         prepared.append((doc, status, units, passages))
         total += len(passages)

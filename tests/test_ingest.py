@@ -249,3 +249,13 @@ def test_a_hostile_corpus_is_indexed_or_reported(tmp_path: Path, embedder: Embed
     texts = " ".join(p.text for p in chain.store.all_passages())
     assert "secret outside" not in texts and "alert(1)" not in texts
     assert "Windows export about Tehran." in texts
+
+
+def test_max_passage_tokens_shortens_passages(tmp_path: Path, embedder: Embedder) -> None:
+    from .conftest import SEEDS
+
+    chain = make_chain(tmp_path / "short", [SEEDS], embedder, max_passage_tokens=32)
+    chain.ingest()
+    passages = chain.store.all_passages()
+    assert max(embedder.count_tokens(p.text) for p in passages) <= 32
+    assert len(passages) > 156  # the default (254) stores 156 for the seeds
