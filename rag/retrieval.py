@@ -53,13 +53,32 @@ class Retrieval:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Doc:
+    """What the keyword side keeps of one document: its units once, and per passage only its id,
+    its unit and its BM25 terms (holding whole passages cost 400 MiB at 10k units)."""
+
+    content_hash: str
+    units: dict[str, Unit]
+    rows: list[tuple[str, str, list[str]]]
+
+    @classmethod
+    def of(cls, content_hash: str, passages: list[StoredPassage]) -> _Doc:
+        units: dict[str, Unit] = {}
+        for p in passages:
+            units.setdefault(p.unit.unit_id, p.unit)
+        return cls(
+            content_hash, units, [(p.passage_id, p.unit.unit_id, p.keywords) for p in passages]
+        )
+
+
 class _Corpus:
     """The units held in memory for BM25 and unit look-ups, for one version of the index.
 
     Kept per document, so that a new version re-reads only the documents whose content hash
     changed: at 10k units re-reading everything after adding one file took 3.2 s."""
 
-    def __init__(self, version: str, docs: dict[str, tuple[str, list[StoredPassage]]]) -> None:
+    def __init__(self, version: str, docs: dict[str, _Doc]) -> None:
         self.version = version
         self.docs = docs
         self.units: dict[str, Unit] = {}
@@ -67,15 +86,14 @@ class _Corpus:
         index_of: dict[str, int] = {}
         unit_of = []
         terms = []
-        for _, passages in docs.values():
-            for p in passages:
-                uid = p.unit.unit_id
+        for doc in docs.values():
+            for passage_id, uid, passage_terms in doc.rows:
                 if uid not in index_of:
                     index_of[uid] = len(index_of)
-                    self.units[uid] = p.unit
+                    self.units[uid] = doc.units[uid]
                 unit_of.append(index_of[uid])
-                terms.append(p.keywords)
-                self.passage_ids.setdefault(uid, []).append(p.passage_id)
+                terms.append(passage_terms)
+                self.passage_ids.setdefault(uid, []).append(passage_id)
         self.unit_ids = list(index_of)
         self.keywords = KeywordIndex(terms, list(self.units.values()), unit_of)
 
@@ -83,9 +101,9 @@ class _Corpus:
     def load(cls, store: IndexStore, version: str, previous: _Corpus | None) -> _Corpus:
         manifest = {doc_id: r.content_hash for doc_id, r in store.files().items()}
         kept = {
-            doc_id: entry
-            for doc_id, entry in (previous.docs.items() if previous else ())
-            if manifest.get(doc_id) == entry[0]
+            doc_id: doc
+            for doc_id, doc in (previous.docs.items() if previous else ())
+            if manifest.get(doc_id) == doc.content_hash
         }
         stale = [doc_id for doc_id in manifest if doc_id not in kept]
         fresh: dict[str, list[StoredPassage]] = {doc_id: [] for doc_id in stale}
@@ -94,8 +112,10 @@ class _Corpus:
             for p in passages:
                 if p.unit.doc_id in fresh:
                     fresh[p.unit.doc_id].append(p)
+            del passages
         docs = {
-            doc_id: kept.get(doc_id) or (manifest[doc_id], fresh[doc_id]) for doc_id in manifest
+            doc_id: kept.get(doc_id) or _Doc.of(manifest[doc_id], fresh.pop(doc_id))
+            for doc_id in manifest
         }
         return cls(version, docs)
 

@@ -126,6 +126,9 @@ def _keywords(meta: dict[str, Any], text: str, unit: Unit) -> list[str]:
     return unit_keywords(unit, text)
 
 
+# Rows per metadata read (see IndexStore._fetch).
+_PAGE = 2000
+
 # The manifest row whose token changes with every write (see IndexStore._bump).
 _VERSION_ID = "__version__"
 
@@ -333,19 +336,26 @@ class IndexStore:
     @_reported
     def all_passages(self) -> list[StoredPassage]:
         self.warm_up()
-        return self._passages(self._vectors.get(include=["metadatas", "documents"]))
+        ids = self._vectors.get(include=[])["ids"]
+        return self._fetch(ids)
 
     @_reported
     def passages_of(self, doc_ids: Sequence[str]) -> list[StoredPassage]:
-        """The stored passages of some documents (a few hundred per round trip)."""
+        """The stored passages of some documents."""
         self.warm_up()
-        out: list[StoredPassage] = []
+        ids: list[str] = []
         for start in range(0, len(doc_ids), 200):
-            batch = list(doc_ids[start : start + 200])
-            where = {"doc_id": {"$in": batch}}
-            out += self._passages(
-                self._vectors.get(where=where, include=["metadatas", "documents"])
-            )
+            where = {"doc_id": {"$in": list(doc_ids[start : start + 200])}}
+            ids += self._vectors.get(where=where, include=[])["ids"]
+        return self._fetch(ids)
+
+    def _fetch(self, ids: list[str]) -> list[StoredPassage]:
+        """Passages by id, a page at a time: fetching the metadata of 23k passages in one call
+        took chromadb 900 MiB, in pages of 2,000 about 200 MiB, in the same time."""
+        out: list[StoredPassage] = []
+        for start in range(0, len(ids), _PAGE):
+            page = ids[start : start + _PAGE]
+            out += self._passages(self._vectors.get(ids=page, include=["metadatas", "documents"]))
         return out
 
     @staticmethod
