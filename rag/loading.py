@@ -237,18 +237,23 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[DocumentError]]:
     return files, errors
 
 
+def _link_target(link: Path) -> Path | str:
+    """Where a symbolic link leads, or "loop" / "missing" when it leads nowhere."""
+    try:
+        return link.resolve(strict=True)
+    except RuntimeError:
+        return "loop"
+    except OSError as exc:
+        return "loop" if exc.errno == errno.ELOOP else "missing"
+
+
 def _linked_folder(child: Path, root: Path) -> str | None:
     """Why a symbolic link to a folder is not followed (``rglob`` never descends into one; the
     report says so instead of staying silent), or None for a link to an unsupported file."""
-    try:
-        target = child.resolve(strict=True)
-    except RuntimeError:
+    target = _link_target(child)
+    if target == "loop":
         return "is a symbolic link loop; not followed"
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "is a symbolic link loop; not followed"
-        return None
-    if not target.is_dir():
+    if not isinstance(target, Path) or not target.is_dir():
         return None
     if target.is_relative_to(root) or root.is_relative_to(target):
         return "is a link to a folder already in the corpus (a loop); not followed"
@@ -261,13 +266,10 @@ def _linked_folder(child: Path, root: Path) -> str | None:
 def _outside_or_special(child: Path, root: Path) -> str | None:
     """Why ``child`` (found below ``root``) must not be read, or None when it may."""
     if child.is_symlink():
-        try:
-            target = child.resolve(strict=True)
-        except RuntimeError:
+        target = _link_target(child)
+        if target == "loop":
             return "is a symbolic link loop; not indexed"
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                return "is a symbolic link loop; not indexed"
+        if not isinstance(target, Path):
             return "is a symbolic link to nothing (its target is missing); not indexed"
         if not target.is_relative_to(root):
             return (
