@@ -87,13 +87,22 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return bool(httpx.get(f"{url}/api/health", timeout=2).json()["status"] == "ready")
 
     command = [sys.executable, "app.py", "--port", str(port)]
-    with running(command, ready, data / "server.log", 300, cwd=ROOT, env=env):
+    with running(command, ready, data / "server.log", 300, cwd=ROOT, env=env) as proc:
+        SERVER_PID[url] = proc.pid
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         (ARTIFACTS / "startup_seconds.txt").write_text(f"{time.monotonic() - started:.1f}\n")
         yield url
 
 
 pytestmark_slow = pytest.mark.slow
+SERVER_PID: dict[str, int] = {}
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 @pytestmark_slow
@@ -169,6 +178,53 @@ def test_two_simultaneous_questions_both_complete(server: str) -> None:
         )
     assert [r.status_code for r in results] == [200, 200]
     assert all(r.json()["citations"] for r in results)
+
+
+@pytestmark_slow
+def test_eight_clients_for_a_minute_no_errors_and_flat_memory(server: str) -> None:
+    """A bounded load test on loopback that stops by itself: 8 clients asking in a loop for 60 s.
+    Every request answered; the server's resident memory over the last 10 s within 10 % (plus
+    the allocator's 32 MiB slack) of the first 10 s. Latencies go to tests/artifacts/load.txt."""
+    questions = [q for q in (ROOT / "bench" / "questions.txt").read_text().splitlines() if q]
+    pid, seconds = SERVER_PID[server], 60.0
+    stop = time.monotonic() + seconds
+    latencies: list[float] = []
+    errors: list[str] = []
+    memory: list[tuple[float, float]] = []
+
+    def client(offset: int) -> None:
+        with httpx.Client(timeout=60) as http:
+            i = offset
+            while time.monotonic() < stop:
+                start = time.monotonic()
+                response = http.post(
+                    f"{server}/api/ask", json={"question": questions[i % len(questions)]}
+                )
+                latencies.append((time.monotonic() - start) * 1000)
+                if response.status_code != 200:
+                    errors.append(f"{response.status_code} {response.text[:200]}")
+                i += 1
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(client, n) for n in range(8)]
+        started = time.monotonic()
+        while time.monotonic() < stop:
+            memory.append((time.monotonic() - started, _rss_mib(pid)))
+            time.sleep(1.0)
+        for future in futures:
+            future.result()
+    assert not errors, errors[:3]
+    first = [m for t, m in memory if t < 10]
+    last = [m for t, m in memory if t > seconds - 10]
+    ordered = sorted(latencies)
+    p50, p95 = ordered[len(ordered) // 2], ordered[int(len(ordered) * 0.95)]
+    (ARTIFACTS / "load.txt").write_text(
+        f"{len(latencies)} answers in {seconds:.0f} s ({len(latencies) / seconds:.1f}/s), "
+        f"0 errors, p50 {p50:.0f} ms, p95 {p95:.0f} ms, RSS first 10 s {max(first):.0f} MiB, "
+        f"last 10 s {max(last):.0f} MiB\n"
+    )
+    assert len(latencies) >= 100
+    assert max(last) <= max(first) * 1.10 + 32
 
 
 @pytestmark_slow
