@@ -156,9 +156,17 @@ class HybridRetriever(BaseRetriever):
         t2 = time.perf_counter()
 
         dense_best: dict[str, float] = {}
+        # A unit an ingest wrote after this process read the index version is in the dense hits
+        # but not yet in the keyword corpus: its unit comes with the hit.
+        arrived: dict[str, Unit] = {}
         for passage, cosine in dense_hits:
             uid = passage.unit.unit_id
             dense_best[uid] = max(dense_best.get(uid, -1.0), cosine)
+            if uid not in corpus.units:
+                arrived[uid] = passage.unit
+
+        def unit(uid: str) -> Unit:
+            return corpus.units.get(uid) or arrived[uid]
 
         wanted = min(self.settings.candidates, len(unit_scores))
         top = np.argpartition(-unit_scores, wanted - 1)[:wanted] if wanted else np.array([], int)
@@ -180,12 +188,12 @@ class HybridRetriever(BaseRetriever):
             fused[uid] = weight * max(dense_best.get(uid, 0.0), 0.0) + (1 - weight) * lexical
 
         def order(uid: str) -> tuple[bool, float, str]:
-            return (corpus.units[uid].boilerplate, -fused[uid], uid)
+            return (unit(uid).boilerplate, -fused[uid], uid)
 
         ordered = sorted(fused, key=order)[:k]
         evidence = [
             Evidence(
-                unit=corpus.units[uid],
+                unit=unit(uid),
                 score=fused[uid],
                 dense=dense_best.get(uid, 0.0),
                 lexical=lexical_best.get(uid, 0.0) / top_lexical,

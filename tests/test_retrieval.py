@@ -84,3 +84,19 @@ def test_a_new_index_version_rereads_only_the_documents_that_changed(
     (corpus / "new.txt").unlink()
     chain.ingest()
     assert all("Zanzibarite" not in e.unit.text for e in chain.retrieve("zanzibarite").evidence)
+
+
+def test_a_unit_written_after_the_version_was_read_is_still_answered(
+    corpus: Path, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ingest in another process between this process's version read and its dense query:
+    the new unit is among the dense hits but not in the keyword corpus yet. It is used, with the
+    unit its hit carries, instead of failing the question."""
+    chain = make_chain(tmp_path / "data", [corpus], embedder)
+    chain.ingest()
+    stale = chain.retriever.corpus()
+    monkeypatch.setattr(chain.retriever, "corpus", lambda: stale)
+    (corpus / "late.txt").write_text("Late news\\n\\nQuokkabridge tariffs rose by 9%.\\n")
+    chain.ingest()
+    top = chain.retrieve("Quokkabridge tariffs").evidence
+    assert any("Quokkabridge" in e.unit.text for e in top)
