@@ -127,7 +127,7 @@ class RagChain:
         with IngestLock(self.settings.data_dir):
             if rebuild:
                 self.store.reset()
-            return ingest(
+            report = ingest(
                 list(paths or self.settings.corpus),
                 self.store,
                 self.embedder,
@@ -135,6 +135,9 @@ class RagChain:
                 self.settings.sentence_window,
                 self.settings.max_passage_tokens,
             )
+        if self._retriever is not None:
+            self._retriever.refresh()
+        return report
 
     def ensure_index(self, progress: Progress | None = None) -> IngestReport | None:
         """Build the index from ``settings.corpus`` if it is empty; no-op afterwards."""

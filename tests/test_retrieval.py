@@ -65,8 +65,6 @@ def test_a_new_index_version_rereads_only_the_documents_that_changed(
     chain = make_chain(tmp_path / "data", [corpus], embedder)
     chain.ingest()
     assert chain.retrieve("zanzibarite tariffs").evidence[0].lexical == 0.0
-    (corpus / "new.txt").write_text("Zanzibarite tariffs\n\nZanzibarite tariffs rose by 4%.\n")
-    chain.ingest()
 
     read: list[list[str]] = []
     real = chain.store.passages_of
@@ -77,6 +75,8 @@ def test_a_new_index_version_rereads_only_the_documents_that_changed(
 
     monkeypatch.setattr(chain.store, "passages_of", spy)
     monkeypatch.setattr(chain.store, "all_passages", lambda: pytest.fail("re-read everything"))
+    (corpus / "new.txt").write_text("Zanzibarite tariffs\n\nZanzibarite tariffs rose by 4%.\n")
+    chain.ingest()  # this process ingested: its keyword corpus is brought up to date at once
     top = chain.retrieve("zanzibarite tariffs").evidence[0]
     assert "Zanzibarite" in top.unit.text and top.lexical == 1.0
     assert read == [[doc_id_for(top.unit.source)]]
@@ -100,3 +100,20 @@ def test_a_unit_written_after_the_version_was_read_is_still_answered(
     chain.ingest()
     top = chain.retrieve("Quokkabridge tariffs").evidence
     assert any("Quokkabridge" in e.unit.text for e in top)
+
+
+def test_another_process_ingesting_is_picked_up_in_the_background(
+    corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    """A replica (here a second chain on the same index) keeps answering from its previous
+    keyword corpus while it reads the new version, then uses the new one."""
+    writer = make_chain(tmp_path / "data", [corpus], embedder)
+    writer.ingest()
+    replica = make_chain(tmp_path / "data", [corpus], embedder)
+    assert replica.retrieve("okapibourg").evidence[0].lexical == 0.0
+    (corpus / "new.txt").write_text("Okapibourg\n\nOkapibourg opened a port in May.\n")
+    writer.ingest()
+    replica.retrieve("okapibourg")
+    replica.retriever.wait_for_refresh(60)
+    top = replica.retrieve("okapibourg").evidence[0]
+    assert "Okapibourg" in top.unit.text and top.lexical == 1.0
