@@ -160,3 +160,56 @@ def test_a_file_with_more_passages_than_one_chroma_batch_is_stored(tmp_path: Pat
     assert store.count() == 6000
     store.write_file(FileRecord("d", "long.txt", "h2", 10), passages[:10], [[1.0, 0.0]] * 10)
     assert store.count() == 10
+
+
+def test_server_stopped_under_load_fails_cleanly_and_recovers(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """Four clients asking in a loop while the Chroma server is stopped and started again: while
+    it is down every failure is a StoreError naming HOST:PORT (nothing else escapes, nobody
+    hangs), and once it is back every client gets answers again without anything restarting."""
+    import threading
+    import time
+
+    port, path = free_port(), tmp_path / "server-data"
+    chain = make_chain(tmp_path, [SEEDS], embedder, chroma_host="127.0.0.1", chroma_port=port)
+    questions = ["Who is Alex Vatanka?", "Who is Samuel Charap?", "What did Trump say?"]
+    phase = {"name": "up"}
+    seen: dict[str, list[str]] = {"up": [], "down": [], "back": []}
+    stop = threading.Event()
+
+    def client(n: int) -> None:
+        i = n
+        while not stop.is_set():
+            try:
+                chain.ask(questions[i % len(questions)])
+                outcome = "ok"
+            except StoreError as exc:
+                outcome = "store-error" if f"127.0.0.1:{port}" in str(exc) else str(exc)
+            except Exception as exc:  # noqa: BLE001 - anything else is the failure this test looks for
+                outcome = f"{type(exc).__name__}: {exc}"
+            seen[phase["name"]].append(outcome)  # the phase the call ended in
+            i += 1
+
+    with _server(path, port):
+        chain.ingest()
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(3)
+        phase["name"] = "down"
+    time.sleep(5)
+    with _server(path, port):
+        phase["name"] = "back"
+        deadline = time.monotonic() + 60
+        while seen["back"].count("ok") < 20 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        stop.set()
+        for t in threads:
+            t.join(60)
+    assert not any(t.is_alive() for t in threads), "a client hung"
+    assert seen["up"] and set(seen["up"]) == {"ok"}
+    assert "store-error" in seen["down"]
+    assert set(seen["down"]) <= {"ok", "store-error"}, set(seen["down"])
+    assert set(seen["back"]) <= {"ok", "store-error"} and seen["back"].count("ok") >= 20
+    assert seen["back"][-5:] == ["ok"] * 5
