@@ -107,9 +107,20 @@ class Embedder(ABC):
             digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
         return f"{self.model_path.name}-{digest.hexdigest()[:12]}"
 
-    @abstractmethod
     def warm_up(self) -> None:
         """Load the model now (idempotent, thread-safe)."""
+        if self._loaded():
+            return
+        with self._lock:
+            if not self._loaded():
+                self._load()
+
+    @abstractmethod
+    def _loaded(self) -> bool: ...
+
+    @abstractmethod
+    def _load(self) -> None:
+        """Load the model (called once, under the lock)."""
 
     @property
     @abstractmethod
@@ -134,13 +145,11 @@ class TorchEmbedder(Embedder):
         super().__init__(model_path, batch_size, threads)
         self._model: SentenceTransformer | None = None
 
-    def warm_up(self) -> None:
-        if self._model is not None:
-            return
-        with self._lock:
-            if self._model is not None:
-                return
-            self._model = _load_sentence_transformer(self.model_path, self.threads)
+    def _loaded(self) -> bool:
+        return self._model is not None
+
+    def _load(self) -> None:
+        self._model = _load_sentence_transformer(self.model_path, self.threads)
 
     @property
     def model(self) -> SentenceTransformer:
@@ -244,30 +253,28 @@ class OnnxEmbedder(Embedder):
             self._tokenizer, self._counter = batch, counter
         return self._tokenizer, self._counter
 
-    def warm_up(self) -> None:
-        if self._session is not None:
-            return
-        with self._lock:
-            if self._session is not None:
-                return
-            self._tokenizers()
-            if not self.onnx_path.is_file():
-                export_onnx(self.model_path, self.onnx_path, self._pooling, self.threads)
-            import onnxruntime as ort
+    def _loaded(self) -> bool:
+        return self._session is not None
 
-            options = ort.SessionOptions()
-            if self.threads:
-                options.intra_op_num_threads = self.threads
-            options.log_severity_level = 3
-            try:
-                self._session = ort.InferenceSession(
-                    str(self.onnx_path), options, providers=["CPUExecutionProvider"]
-                )
-            except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types
-                raise ModelError(
-                    f"cannot load {self.onnx_path} ({exc}); delete it to export it again, or set "
-                    "RAG_EMBED_BACKEND=torch"
-                ) from exc
+    def _load(self) -> None:
+        self._tokenizers()
+        if not self.onnx_path.is_file():
+            export_onnx(self.model_path, self.onnx_path, self._pooling, self.threads)
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+        options.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(
+                str(self.onnx_path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types
+            raise ModelError(
+                f"cannot load {self.onnx_path} ({exc}); delete it to export it again, or set "
+                "RAG_EMBED_BACKEND=torch"
+            ) from exc
 
     @property
     def max_tokens(self) -> int:

@@ -121,9 +121,7 @@ def ingest(
     prepared: list[_Prepared] = []
     for doc, status in pending:
         units = split_units(doc)
-        passages = split_passages(
-            units, embedder.count_tokens, limit, sentence_window
-        )
+        passages = split_passages(units, embedder.count_tokens, limit, sentence_window)
         prepared.append((doc, status, units, passages))
         total += len(passages)
 

@@ -215,7 +215,7 @@ class IndexStore:
         """Drop this index (``rag ingest --rebuild``): its two collections, or, when the embedded
         store is too damaged to open, the whole ``chroma`` folder, which holds nothing but indexes
         built from the corpus. A folder that does not look like Chroma's is never deleted."""
-        self._client = self._vectors = self._files = self._vector_store = None
+        self._client = None
         try:
             self.warm_up()
             for name in (self.name, f"{self.name}_files"):
@@ -224,19 +224,17 @@ class IndexStore:
             self._client = self._vectors = self._files = self._vector_store = None
             return
         except Exception:  # noqa: BLE001 - any failure means the store cannot be opened
+            self._client = self._vectors = self._files = self._vector_store = None
             if self.settings.chroma_host:
                 raise
         folder = self.settings.data_dir / "chroma"
-        known = {"chroma.sqlite3"}
-        entries = list(folder.iterdir()) if folder.is_dir() else []
-        if folder.exists() and not (folder.is_dir() and any(e.name in known for e in entries)):
+        if folder.exists() and not (folder / "chroma.sqlite3").is_file():
             raise StoreError(
                 f"{folder} is in the way and does not look like a Chroma index; move it aside or "
                 "set RAG_DATA_DIR to another folder"
             )
         import shutil
 
-        self._client = None
         try:
             from chromadb.api.client import SharedSystemClient
 
