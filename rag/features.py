@@ -83,6 +83,15 @@ _BYLINE = re.compile(
     r"professor|lecturer|researcher|scientist|scholar|author))",
 )
 _CLOSED = re.compile(r"[.!?:;\"'\u201d\u2019)\]]\s*$")
+_COUNT_QUESTION = re.compile(
+    r"\bhow (?:many|much)\b(.*)|\bwhat (?:number|percentage|share|proportion|amount) of\b(.*)",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\$?\d[\d,.]*%?|" + _NUMBER_WORDS.pattern, re.IGNORECASE)
+_TOKEN = re.compile(r"[\w'$%.,-]+")
+#: How far from a number the counted thing may stand ("29 killed", "over 1,200 protesters were
+#: arrested", "costs $5"): four words either side, the span of a noun phrase and its verb.
+COUNT_WINDOW = 4
 
 
 def answer_types(question: str) -> set[str]:
@@ -123,6 +132,36 @@ def _has_type(kind: str, text: str, question_words: set[str]) -> bool:
         return bool(re.search(r"[\"\u201c\u201d']\w", text))
     names = re.findall(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'.-]+", text)
     return any(n.lower().rstrip(".'s") not in question_words for n in names)
+
+
+def counted(question: str) -> set[str] | None:
+    """What a "how many/much ...?" question counts: the stems of the common words after the
+    interrogative ("How many Hezbollah fighters are in Syria?" -> fighter, syria's lower-case
+    words only). ``None`` when the question does not ask for a count."""
+    match = _COUNT_QUESTION.search(question)
+    if not match:
+        return None
+    tail = match.group(1) if match.group(1) is not None else match.group(2)
+    common = [w for w in re.findall(r"[A-Za-z][\w'-]*", tail) if not w[0].isupper()]
+    return set(keywords(" ".join(common)))
+
+
+def counts(text: str, things: set[str]) -> bool:
+    """The text states a number of the counted things: a number with one of them nearby.
+
+    Why: a count question answered by a sentence with a number of something else ("the two
+    countries", "in 2025") is the near miss the issue names; a number beside the counted thing
+    is what an answer looks like, whatever the wording."""
+    if not things:
+        return False
+    tokens = _TOKEN.findall(text.lower())
+    for i, token in enumerate(tokens):
+        if _NUMBER.match(token):
+            window = tokens[max(0, i - COUNT_WINDOW) : i] + tokens[i + 1 : i + 1 + COUNT_WINDOW]
+            found = set(keywords(" ".join(window)))
+            if any(_matches(t, found) for t in things):
+                return True
+    return False
 
 
 def question_names(question: str) -> list[str]:
@@ -194,6 +233,8 @@ FEATURES: tuple[str, ...] = (
     "fragment",  # a paragraph sentence with no closing punctuation: a subheading, caption, dateline
     "dangling",  # starts with a pronoun or connective that leans on the sentence before
     "first_sentence",
+    "count_asked",  # the question asks how many/much of something
+    "count_match",  # ... and the sentence gives a number beside that thing
 )
 
 
@@ -217,6 +258,7 @@ def extract(
     document_q = bool(_DOCUMENT_QUESTION.search(question))
     qwords = {w.lower() for w in re.findall(r"[A-Za-z][\w'.-]+", question)}
     names = set(keywords(" ".join(question_names(question))))
+    things = counted(question)
     if not candidates:
         return []
     dense = np.asarray(vectors, dtype=np.float32) @ np.asarray(query_vector, dtype=np.float32)
@@ -286,6 +328,8 @@ def extract(
                 float(c.unit.kind == "paragraph" and not _CLOSED.search(c.text)),
                 float(bool(_DANGLING.match(c.text)) and c.index > 0),
                 float(c.index == 0),
+                float(things is not None),
+                float(bool(things) and counts(c.text, things or set())),
             ]
         )
     at = {name: i for i, name in enumerate(FEATURES)}
@@ -314,6 +358,7 @@ QUESTION_FEATURES: tuple[str, ...] = (
     "max_coverage_unit",  # over all candidates: how much of the question the evidence holds
     "max_dense_sentence",
     "best_coverage_sentence",
+    "best_count_miss",  # a count is asked for and the best sentence gives none of that thing
 )
 _F = {name: i for i, name in enumerate(FEATURES)}
 
@@ -339,6 +384,7 @@ def question_row(rows: Sequence[Sequence[float]], probs: Sequence[float]) -> lis
         max(r[_F["coverage_unit"]] for r in rows),
         max(r[_F["dense_sentence"]] for r in rows),
         top[_F["coverage_sentence"]],
+        top[_F["count_asked"]] * (1.0 - top[_F["count_match"]]),
     ]
 
 
@@ -367,6 +413,8 @@ __all__ = [
     "question_row",
     "Sentence",
     "answer_types",
+    "counted",
+    "counts",
     "extract",
     "is_explanatory",
     "is_list_question",

@@ -8,6 +8,8 @@ from rag.chunking import Unit
 from rag.features import (
     FEATURES,
     answer_types,
+    counted,
+    counts,
     extract,
     is_explanatory,
     is_list_question,
@@ -30,6 +32,47 @@ def test_answer_types_read_the_interrogative() -> None:
     assert "organisation" in answer_types("Which outlet ran the headline?")
     assert "quote" in answer_types("What phrase did he use?")
     assert answer_types("What did he say?") == set()
+
+
+def test_counted_reads_what_a_count_question_counts() -> None:
+    assert counted("How many Hezbollah fighters are in Syria?") == set(keywords("fighters are"))
+    assert counted("What share of voters backed it?") == set(keywords("voters backed it"))
+    assert counted("Who counted the votes?") is None
+    assert counted("How many?") == set()
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "expected"),
+    [
+        ("How many people were killed?", "Iran protests: 29 killed, over 1,200 arrested", True),
+        ("How many were arrested?", "Over 1,200 protesters were arrested.", True),
+        ("How much does the carpet cost?", "The carpet costs $5,000 in Tehran.", True),
+        (
+            "How many aircraft did Russia deploy?",
+            "The two countries used to keep their aircraft apart.",
+            False,
+        ),
+        ("How many executions took place?", "The report was published in 2025 by a group.", False),
+        ("How many soldiers are there?", "Soldiers arrived in Syria.", False),
+    ],
+)
+def test_counts_wants_a_number_beside_the_counted_thing(
+    question: str, text: str, expected: bool
+) -> None:
+    things = counted(question)
+    assert things is not None
+    assert counts(text, things) is expected
+
+
+def test_count_features_reach_the_row() -> None:
+    unit = _unit("The two countries met. At least 16 people died in Tehran.")
+    sents = sentences_of([Evidence(unit, 0.6, 0.5, 1.0, 1)])
+    question = "How many people died?"
+    rows = extract(question, keywords(question), [1.0, 0.0], sents, [[0.2, 0.9], [0.8, 0.1]],
+                   lambda term: 1.0)  # fmt: skip
+    named = [dict(zip(FEATURES, row, strict=True)) for row in rows]
+    assert [r["count_asked"] for r in named] == [1.0, 1.0]
+    assert [r["count_match"] for r in named] == [0.0, 1.0]
 
 
 def test_question_shapes() -> None:
