@@ -129,11 +129,9 @@ def local_generator(eval_chain: RagChain) -> Any:
 
 @pytest.fixture(scope="session")
 def ours_llm(eval_chain: RagChain, local_generator: Any, llm_subset: list[GoldItem]) -> Scoreboard:
-    from rag.answer import ExtractiveAnswerer
     from rag.generative import GenerativeAnswerer
 
-    extractive = eval_chain.answerer_for("extractive")
-    assert isinstance(extractive, ExtractiveAnswerer)
+    extractive = eval_chain.extractive
     eval_chain._answerers["local"] = GenerativeAnswerer(
         extractive, local_generator, eval_chain.settings.llm_max_tokens
     )

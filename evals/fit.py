@@ -95,8 +95,7 @@ def standalone(item: GoldItem) -> str:
 
 
 def collect(chain: RagChain, items: list[GoldItem]) -> list[Example]:
-    answerer = chain.answerer_for("extractive")
-    assert isinstance(answerer, ExtractiveAnswerer)
+    answerer = chain.extractive
     out = []
     for item in items:
         question = standalone(item)
@@ -250,8 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             chain = RagChain(settings, embedder)
             chain.ensure_index()
             examples += collect(chain, items)
-        answerer = chain.answerer_for("extractive")
-        assert isinstance(answerer, ExtractiveAnswerer)
+        answerer = chain.extractive
 
         # Every choice below averages over REPEATS shuffled splits, but each split's held-out
         # probabilities stay those of one model: averaging the probabilities themselves would

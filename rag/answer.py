@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -33,18 +34,21 @@ from rag.features import (
     question_row,
     sentences_of,
 )
-from rag.results import REFUSAL, Citation
+from rag.results import REFUSAL, Citation, Event
 from rag.retrieval import Evidence, Retrieval
 from rag.scorer import Scorer
 from rag.text import keywords, split_sentences
 
 
 class Answerer(Protocol):
-    """Turns a question and its retrieved evidence into a ``Composed`` answer."""
+    """Turns a question and its retrieved evidence into a ``Composed`` answer, at once
+    (``compose``) or as events ending with it (``stream``)."""
 
     name: str
 
     def compose(self, question: str, retrieval: Retrieval) -> Composed: ...
+
+    def stream(self, question: str, retrieval: Retrieval) -> Iterator[Event[Composed]]: ...
 
 
 @dataclass
@@ -178,6 +182,11 @@ class ExtractiveAnswerer:
         return self.select(
             question, ranked, answerable, self.threshold, self.scorer.ratio, self.scorer.ratio_wide
         )
+
+    def stream(self, question: str, retrieval: Retrieval) -> Iterator[Event[Composed]]:
+        """The quoted answer is ready at once: one ``final`` event."""
+        composed = self.compose(question, retrieval)
+        yield Event("final", composed.text, composed)
 
     def answerable(self, ranked: list[Candidate]) -> float:
         """The probability that the evidence answers the question at all."""

@@ -23,10 +23,10 @@ from rag.answer import Answerer, ExtractiveAnswerer
 from rag.config import Settings
 from rag.conversation import rewrite
 from rag.embedding import Embedder, LlamaIndexEmbedding
-from rag.errors import QuestionError, StoreError
+from rag.errors import QuestionError, RagError, StoreError
 from rag.ingest import IngestReport, Progress, ingest
 from rag.lock import IngestLock
-from rag.results import Answer, StreamEvent
+from rag.results import Answer, Event, final
 from rag.retrieval import HybridRetriever, Retrieval
 from rag.store import Filters, IndexStore
 
@@ -42,6 +42,7 @@ class RagChain:
         self._store: IndexStore | None = None
         self._retriever: HybridRetriever | None = None
         self._answerers: dict[str, Answerer] = {}
+        self._extractive: ExtractiveAnswerer | None = None
         self._ready = threading.Lock()
         self._ensured = False
 
@@ -69,23 +70,26 @@ class RagChain:
     def answerer(self) -> Answerer:
         return self.answerer_for(None)
 
+    @property
+    def extractive(self) -> ExtractiveAnswerer:
+        """The quoting answerer: the default, and what every generative one starts from."""
+        if self._extractive is None:
+            self._extractive = ExtractiveAnswerer(self.embedder, self.settings)
+            self._answerers["extractive"] = self._extractive
+        return self._extractive
+
     def answerer_for(self, name: str | None) -> Answerer:
         """The answerer called ``name`` (default: ``settings.answerer``), created once."""
         name = name or self.settings.answerer
+        extractive = self.extractive
         if name not in self._answerers:
-            extractive = self._answerers.get("extractive")
-            if extractive is None:
-                extractive = ExtractiveAnswerer(self.embedder, self.settings)
-                self._answerers["extractive"] = extractive
-            if name != "extractive":
-                from rag.generation import generator_from_settings
-                from rag.generative import GenerativeAnswerer
+            from rag.generation import generator_from_settings
+            from rag.generative import GenerativeAnswerer
 
-                assert isinstance(extractive, ExtractiveAnswerer)
-                settings = self.settings.model_copy(update={"answerer": name})
-                self._answerers[name] = GenerativeAnswerer(
-                    extractive, generator_from_settings(settings), self.settings.llm_max_tokens
-                )
+            settings = self.settings.model_copy(update={"answerer": name})
+            self._answerers[name] = GenerativeAnswerer(
+                extractive, generator_from_settings(settings), self.settings.llm_max_tokens
+            )
         return self._answerers[name]
 
     def available_answerers(self) -> list[str]:
@@ -175,11 +179,7 @@ class RagChain:
     ) -> Answer:
         """Answer ``question`` (a follow-up is read in the light of ``history``) with citations,
         or refuse when the articles do not answer it."""
-        final = None
-        for event in self.stream(question, history, k, filters, answerer):
-            final = event.answer if event.kind == "final" else final
-        assert final is not None
-        return final
+        return final(self.stream(question, history, k, filters, answerer))
 
     def stream(
         self,
@@ -188,12 +188,12 @@ class RagChain:
         k: int | None = None,
         filters: Filters | None = None,
         answerer: str | None = None,
-    ) -> Iterator[StreamEvent]:
+    ) -> Iterator[Event[Answer]]:
         """Like ``ask``, as events: ``evidence`` (the quoted answer, at once, for generative
         answerers), ``token`` (generated text as it comes), then ``final`` with the ``Answer``.
 
             >>> for event in chain.stream("Who is Alex Vatanka?"):  # doctest: +SKIP
-            ...     print(event.kind, event.text or event.answer)
+            ...     print(event.kind, event.text or event.result)
         """
         started = time.perf_counter()
         question = _check(question)
@@ -206,17 +206,15 @@ class RagChain:
         )
         t1 = time.perf_counter()
         composed = None
-        if isinstance(chosen, ExtractiveAnswerer):
-            composed = chosen.compose(standalone, retrieval)
-        else:
-            for event in chosen.stream(standalone, retrieval):  # type: ignore[attr-defined]
-                if event.kind == "final":
-                    composed = event.composed
-                else:
-                    yield StreamEvent(event.kind, event.text)
-        assert composed is not None
+        for event in chosen.stream(standalone, retrieval):
+            if event.kind == "final":
+                composed = event.result
+            else:
+                yield Event(event.kind, event.text)
+        if composed is None:
+            raise RagError(f"the {chosen.name} answerer gave no answer; please report this bug")
         t2 = time.perf_counter()
-        yield StreamEvent("final", answer=Answer(
+        yield Event("final", result=Answer(
             question=question,
             answer=composed.text,
             refused=composed.refused,

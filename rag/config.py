@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -100,7 +100,13 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(160, ge=16, le=2048)
     openai_base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8080/v1")
     openai_model: str | None = None
-    openai_api_key: str | None = None
+    openai_api_key: SecretStr | None = Field(
+        None,
+        # The name every OpenAI client reads is honoured here, so that the key is read in this
+        # one place; RAG_OPENAI_API_KEY wins when both are set.
+        validation_alias=AliasChoices("RAG_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"),
+        description="Bearer token for RAG_ANSWERER=openai (also read from OPENAI_API_KEY).",
+    )
     max_answer_sentences: int = Field(4, ge=1, le=10)
     answer_threshold: float | None = Field(
         None,

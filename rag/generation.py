@@ -150,8 +150,12 @@ class OpenAIGenerator:
                 "RAG_ANSWERER=openai needs RAG_OPENAI_BASE_URL (e.g. http://127.0.0.1:8080/v1) "
                 "and RAG_OPENAI_MODEL; nothing is sent anywhere you have not configured"
             )
-        key = settings.openai_api_key or os.environ.get("OPENAI_API_KEY")
-        return cls(settings.openai_base_url, settings.openai_model, key)
+        key = settings.openai_api_key
+        return cls(
+            settings.openai_base_url,
+            settings.openai_model,
+            key.get_secret_value() if key is not None else None,
+        )
 
     def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
         import httpx

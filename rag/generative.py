@@ -14,13 +14,12 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from rag.answer import Candidate, Composed, ExtractiveAnswerer
 from rag.chunking import Unit
 from rag.generation import Generator
 from rag.injection import statements
-from rag.results import Citation
+from rag.results import Citation, Event, final
 from rag.retrieval import Retrieval
 from rag.text import keywords, split_sentences
 from rag.verify import Sentence, verify
@@ -34,16 +33,6 @@ MAX_SOURCES = 3
 SENTENCES_PER_SOURCE = 2
 
 
-@dataclass(frozen=True)
-class Event:
-    """One step of a streamed answer: ``evidence`` (the extractive answer, at once), ``token``
-    (generated text as it comes), then ``final`` (the verified answer)."""
-
-    kind: str
-    text: str = ""
-    composed: Composed | None = None
-
-
 class GenerativeAnswerer:
     """Wraps a ``Generator`` with evidence selection before and verification after."""
 
@@ -55,13 +44,9 @@ class GenerativeAnswerer:
         self.name = generator.name
 
     def compose(self, question: str, retrieval: Retrieval) -> Composed:
-        final = None
-        for event in self.stream(question, retrieval):
-            final = event.composed if event.kind == "final" else final
-        assert final is not None
-        return final
+        return final(self.stream(question, retrieval))
 
-    def stream(self, question: str, retrieval: Retrieval) -> Iterator[Event]:
+    def stream(self, question: str, retrieval: Retrieval) -> Iterator[Event[Composed]]:
         ranked = self.extractive.candidates(question, retrieval)
         quoted = self.extractive.compose(question, retrieval, ranked)
         yield Event("evidence", quoted.text, quoted)
@@ -123,10 +108,10 @@ class GenerativeAnswerer:
             markers = " ".join(f"[{numbering[n]}]" for n in sentence.cites)
             sentences.append(f"{body} {markers}")
         citations = []
-        for n, final in sorted(numbering.items(), key=lambda kv: kv[1]):
+        for n, marker in sorted(numbering.items(), key=lambda kv: kv[1]):
             unit = sources[n]
             citations.append(Citation(
-                n=final, unit_id=unit.unit_id, title=unit.title, source=unit.source,
+                n=marker, unit_id=unit.unit_id, title=unit.title, source=unit.source,
                 locator=unit.locator, text=unit.text, score=support, kind=unit.kind,
                 outlet=unit.outlet, date=unit.date, quotes=tuple(dict.fromkeys(quotes[n])),
             ))  # fmt: skip

@@ -9,8 +9,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, Literal, TypeVar
+
+from rag.errors import RagError
 
 REFUSAL = "The articles don't cover this question: nothing in them answers it."
 
@@ -80,11 +83,28 @@ class Answer:
         return next(c for c in self.citations if c.n == n)
 
 
-@dataclass(frozen=True)
-class StreamEvent:
-    """A step of ``RagChain.stream``: ``evidence`` or ``token`` carry ``text``; ``final`` carries
-    the verified ``answer``."""
+T = TypeVar("T")
+EventKind = Literal["evidence", "token", "final"]
 
-    kind: str
+
+@dataclass(frozen=True)
+class Event(Generic[T]):
+    """One step of a streamed answer, the same for every answerer and for ``RagChain.stream``:
+    ``evidence`` (the quoted answer, at once, before a generated one) and ``token`` (generated
+    text as it comes) carry ``text``; the last, ``final``, carries the ``result`` (an ``Answer``
+    from the chain, an answerer's ``Composed`` from an answerer)."""
+
+    kind: EventKind
     text: str = ""
-    answer: Answer | None = None
+    result: T | None = None
+
+
+def final(events: Iterable[Event[T]]) -> T:
+    """Drain a stream to its ``final`` event's result."""
+    result: T | None = None
+    for event in events:
+        if event.kind == "final":
+            result = event.result
+    if result is None:
+        raise RagError("the answer stream ended without a final answer; please report this bug")
+    return result

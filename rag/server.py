@@ -196,11 +196,13 @@ def build_ui(chain: RagChain, startup: Startup, document_titles: list[str]) -> A
                     draft += event.text
                     yield f"{evidence}\n\n*Draft, not yet checked against the sources:* {draft}"
                 else:
-                    answer = event.answer
+                    answer = event.result
         except RagError as exc:
             yield f"⚠️ {exc}"
             return
-        assert answer is not None
+        if answer is None:
+            yield "⚠️ The answer stream ended without an answer; please report this bug."
+            return
         if answer.refused:
             yield answer.answer
             return

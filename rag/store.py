@@ -18,7 +18,7 @@ import math
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.vector_stores.types import (
@@ -136,20 +136,20 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
-def _reported(method: Callable[_P, _R]) -> Callable[_P, _R]:
+def _reported(
+    method: Callable[Concatenate[IndexStore, _P], _R],
+) -> Callable[Concatenate[IndexStore, _P], _R]:
     """Chroma failures (a server that went away, a damaged index) become a ``StoreError`` that
     says where the index is and what to do, instead of chromadb's or httpx's stack trace. The
     next call tries again, so the service recovers by itself when the server is back."""
 
     @functools.wraps(method)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+    def wrapper(store: IndexStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
-            return method(*args, **kwargs)
+            return method(store, *args, **kwargs)
         except StoreError:
             raise
         except Exception as exc:  # noqa: BLE001 - chromadb and its HTTP client raise many types
-            store = args[0]
-            assert isinstance(store, IndexStore)
             raise StoreError(store.failure(exc)) from exc
 
     return wrapper

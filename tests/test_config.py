@@ -36,3 +36,25 @@ def test_fingerprint_depends_on_model_and_splitting() -> None:
     assert base.index_fingerprint("m1") == Settings.load().index_fingerprint("m1")
     assert base.index_fingerprint("m1") != base.index_fingerprint("m2")
     assert base.index_fingerprint("m1") != Settings.load(sentence_window=3).index_fingerprint("m1")
+
+
+def test_openai_key_is_read_in_one_place_and_never_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag.generation import OpenAIGenerator
+
+    monkeypatch.delenv("RAG_OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-usual-variable")
+    settings = Settings.load(openai_base_url="http://127.0.0.1:9/v1", openai_model="m")
+    assert "sk-from" not in repr(settings) and "sk-from" not in str(settings.model_dump())
+    assert OpenAIGenerator.from_settings(settings).api_key == "sk-from-the-usual-variable"
+    monkeypatch.setenv("RAG_OPENAI_API_KEY", "sk-ours")
+    assert Settings.load().openai_api_key is not None
+    assert Settings.load().openai_api_key.get_secret_value() == "sk-ours"  # type: ignore[union-attr]
+    toml = tmp_path / "rag.toml"
+    toml.write_text('openai_api_key = "sk-toml"\n')
+    monkeypatch.delenv("RAG_OPENAI_API_KEY")
+    monkeypatch.delenv("OPENAI_API_KEY")
+    monkeypatch.setenv("RAG_CONFIG", str(toml))
+    key = Settings.load().openai_api_key
+    assert key is not None and key.get_secret_value() == "sk-toml"

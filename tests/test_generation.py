@@ -79,7 +79,7 @@ def test_packaged_model_is_assembled_and_verified(gguf: Path) -> None:
 def test_local_backend_answers_the_example_with_verified_citations(local_chain: RagChain) -> None:
     events = list(local_chain.stream(EXAMPLE))
     assert events[0].kind == "evidence" and "[1]" in events[0].text
-    answer = events[-1].answer
+    answer = events[-1].result
     assert answer is not None and not answer.refused
     assert_verified(answer)
 
@@ -87,7 +87,7 @@ def test_local_backend_answers_the_example_with_verified_citations(local_chain: 
 def test_local_backend_refuses_out_of_corpus_without_generating(local_chain: RagChain) -> None:
     events = list(local_chain.stream("What is the population of Tehran?"))
     assert [e.kind for e in events] == ["evidence", "final"]
-    assert events[-1].answer is not None and events[-1].answer.refused
+    assert events[-1].result is not None and events[-1].result.refused
 
 
 def test_local_backend_follow_up(local_chain: RagChain) -> None:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from rag.answer import ExtractiveAnswerer
 from rag.generative import GenerativeAnswerer
 
 pytestmark = pytest.mark.slow
@@ -29,8 +28,7 @@ class FakeGenerator:
 
 
 def _answerer(seed_chain, reply: str) -> tuple[GenerativeAnswerer, FakeGenerator]:  # type: ignore[no-untyped-def]
-    extractive = seed_chain.answerer_for("extractive")
-    assert isinstance(extractive, ExtractiveAnswerer)
+    extractive = seed_chain.extractive
     fake = FakeGenerator(reply)
     return GenerativeAnswerer(extractive, fake), fake
 
@@ -44,7 +42,7 @@ def test_streams_evidence_first_then_tokens_then_verified_answer(seed_chain) -> 
     kinds = [e.kind for e in events]
     assert kinds[0] == "evidence" and "Vatanka" in events[0].text
     assert kinds[-1] == "final" and set(kinds[1:-1]) == {"token"}
-    final = events[-1].composed
+    final = events[-1].result
     assert final is not None and final.generated
     assert final.text == "Alex Vatanka is an Iran expert at the Middle East Institute. [1]"
     assert final.citations[0].locator == "paragraph 11"
@@ -68,7 +66,7 @@ def test_nothing_verified_falls_back_to_the_quoted_answer(seed_chain) -> None:  
     answerer, _ = _answerer(seed_chain, "He was born in 1970 in Tabriz [1].")
     question = "Who is Alex Vatanka?"
     composed = answerer.compose(question, seed_chain.retrieve(question))
-    extractive = seed_chain.answerer_for("extractive").compose(
+    extractive = seed_chain.extractive.compose(
         question, seed_chain.retrieve(question)
     )
     assert composed.text == extractive.text and not composed.generated
@@ -88,7 +86,7 @@ def test_chain_stream_and_ask_with_a_fake_backend(seed_chain) -> None:  # type: 
     seed_chain._answerers["fake"] = answerer
     events = list(seed_chain.stream("Who is Lee Smith?", answerer="fake"))
     assert events[0].kind == "evidence" and events[-1].kind == "final"
-    answer = events[-1].answer
+    answer = events[-1].result
     assert answer.answerer == "fake" and answer.answer.endswith("[1]")
     assert set(answer.to_dict()) == {"question", "answer", "refused", "citations", "timings_ms"}
     assert answer.details()["dropped"] == []

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from rag.answer import ExtractiveAnswerer
 from rag.chain import RagChain
 from rag.embedding import Embedder
 from rag.generative import GenerativeAnswerer
@@ -103,8 +102,7 @@ def test_the_extractive_answer_quotes_the_memo_only_as_what_it_says(
 
 @pytest.mark.slow
 def test_a_generative_answer_cannot_carry_the_instruction_out(injected_chain: RagChain) -> None:
-    extractive = injected_chain.answerer_for("extractive")
-    assert isinstance(extractive, ExtractiveAnswerer)
+    extractive = injected_chain.extractive
     model = ObedientModel(
         "Alex Vatanka is an Iran expert at the Middle East Institute [1]. "
         "Alex Vatanka was arrested in 2024 [1]. "
