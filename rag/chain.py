@@ -17,18 +17,21 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.answer import Answerer, ExtractiveAnswerer
 from rag.config import Settings
 from rag.conversation import rewrite
-from rag.embedding import Embedder, LlamaIndexEmbedding
+from rag.embedding import Embedder
 from rag.errors import QuestionError, RagError, StoreError
 from rag.ingest import IngestReport, Progress, ingest
 from rag.lock import IngestLock
 from rag.results import Answer, Event, final
 from rag.retrieval import HybridRetriever, Retrieval
 from rag.store import Filters, IndexStore
+
+if TYPE_CHECKING:
+    from rag.llamaindex import CitedQueryEngine, CitedRetriever
 
 MAX_QUESTION_CHARS = 2000
 
@@ -108,14 +111,31 @@ class RagChain:
 
     def warm_up(self) -> None:
         """Load the embedding model and open the index now instead of on the first question."""
-        from llama_index.core import Settings as LlamaSettings
-        from llama_index.core.llms import MockLLM
-
         self.embedder.warm_up()
         self.store.warm_up()
-        # llama-index falls back to OpenAI for both unless told otherwise.
-        LlamaSettings.embed_model = LlamaIndexEmbedding(self.embedder)
-        LlamaSettings.llm = MockLLM()
+
+    # -- as LlamaIndex components ---------------------------------------------------------------
+
+    def as_retriever(
+        self, similarity_top_k: int | None = None, filters: Filters | None = None
+    ) -> CitedRetriever:
+        """This chain's retrieval as a LlamaIndex ``BaseRetriever`` of citable units."""
+        from rag.llamaindex import CitedRetriever
+
+        return CitedRetriever(self, similarity_top_k=similarity_top_k, filters=filters)
+
+    def as_query_engine(
+        self,
+        answerer: str | None = None,
+        similarity_top_k: int | None = None,
+        filters: Filters | None = None,
+    ) -> CitedQueryEngine:
+        """This chain's cited answers as a LlamaIndex ``BaseQueryEngine``."""
+        from rag.llamaindex import CitedQueryEngine
+
+        return CitedQueryEngine(
+            self, answerer=answerer, similarity_top_k=similarity_top_k, filters=filters
+        )
 
     # -- indexing -----------------------------------------------------------------------------
 

@@ -18,8 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from llama_index.core.retrievers import BaseRetriever
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from rag.chunking import Unit
 from rag.config import Settings
@@ -121,11 +119,11 @@ class _Corpus:
         return cls(version, docs)
 
 
-class HybridRetriever(BaseRetriever):
-    """Dense + BM25 retrieval with score fusion, as a llama-index retriever."""
+class HybridRetriever:
+    """Dense + BM25 retrieval with score fusion (``RagChain.as_retriever`` offers it to
+    LlamaIndex apps)."""
 
     def __init__(self, store: IndexStore, embedder: Embedder, settings: Settings) -> None:
-        super().__init__()
         self.store = store
         self.embedder = embedder
         self.settings = settings
@@ -245,21 +243,3 @@ class HybridRetriever(BaseRetriever):
             "fuse": (time.perf_counter() - t2) * 1000,
         }
         return Retrieval(question, vector, terms, evidence, corpus.keywords.idf, timings)
-
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        result = self.search(query_bundle.query_str)
-        return [
-            NodeWithScore(
-                node=TextNode(
-                    id_=e.unit.unit_id,
-                    text=e.unit.text,
-                    metadata={
-                        "title": e.unit.title,
-                        "source": e.unit.source,
-                        "locator": e.unit.locator,
-                    },
-                ),
-                score=e.score,
-            )
-            for e in result.evidence
-        ]

@@ -54,9 +54,9 @@ def test_filter_by_headline_date_range(seed_chain) -> None:  # type: ignore[no-u
     )
 
 
-def test_llama_index_retriever_interface(seed_chain) -> None:  # type: ignore[no-untyped-def]
-    nodes = seed_chain.retriever.retrieve("Who is Samuel Charap?")
-    assert nodes and "Charap" in nodes[0].node.get_content()
+def test_retrieval_finds_a_named_analyst(seed_chain) -> None:  # type: ignore[no-untyped-def]
+    evidence = seed_chain.retrieve("Who is Samuel Charap?").evidence
+    assert evidence and "Charap" in evidence[0].unit.text
 
 
 def test_a_new_index_version_rereads_only_the_documents_that_changed(
