@@ -210,21 +210,9 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[DocumentError]]:
     errors: list[DocumentError] = []
     for path in paths:
         if path.is_dir():
-            root = path.resolve()
-            for child in sorted(path.rglob("*")):
-                hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
-                if hidden:
-                    continue
-                if not is_supported(child):
-                    linked = _linked_folder(child, root) if child.is_symlink() else None
-                    if linked:
-                        errors.append(DocumentError(str(child), linked))
-                    continue
-                problem = _outside_or_special(child, root)
-                if problem:
-                    errors.append(DocumentError(str(child), problem))
-                elif child.is_file():
-                    files.append(child)
+            found, problems = _walk(path)
+            files += found
+            errors += problems
         elif path.is_file():
             if is_supported(path):
                 files.append(path)
@@ -235,6 +223,39 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[DocumentError]]:
         else:
             errors.append(DocumentError(str(path), "no such file or folder; check the path"))
     return files, errors
+
+
+def _walk(folder: Path) -> tuple[list[Path], list[DocumentError]]:
+    """The corpus files below ``folder``, and why anything else below it is not read.
+
+    ``os.walk`` rather than ``Path.rglob``: rglob skips a folder it may not list without a
+    word, so an unreadable folder's files would vanish from the index silently."""
+    root = folder.resolve()
+    files: list[Path] = []
+    errors: list[DocumentError] = []
+
+    def unreadable(exc: OSError) -> None:
+        errors.append(DocumentError(
+            str(exc.filename or folder),
+            f"folder cannot be read ({exc.strerror or exc}); nothing in it is indexed: check "
+            "its permissions",
+        ))  # fmt: skip
+
+    for top, dirs, names in os.walk(folder, onerror=unreadable):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(dirs + [n for n in names if not n.startswith(".")]):
+            child = Path(top) / name
+            if not is_supported(child):
+                linked = _linked_folder(child, root) if child.is_symlink() else None
+                if linked:
+                    errors.append(DocumentError(str(child), linked))
+                continue
+            problem = _outside_or_special(child, root)
+            if problem:
+                errors.append(DocumentError(str(child), problem))
+            elif child.is_file():
+                files.append(child)
+    return sorted(files), errors
 
 
 def _link_target(link: Path) -> Path | str:

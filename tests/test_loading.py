@@ -200,3 +200,52 @@ def test_a_saved_web_page_is_read_without_its_furniture() -> None:
     assert any(b.startswith("Central to quantum computing is the quantum bit") for b in blocks)
     for furniture in ("Explore further", "Sign up for our free newsletter", "Related", "Astronomy"):
         assert not any(furniture in b for b in blocks), furniture
+
+
+def _discover_without_privilege(folder: Path) -> dict[str, object]:
+    """``discover(folder)`` in a child process that permissions apply to. Root reads every
+    folder, so when the suite runs as root (CI does) the child drops the two capabilities that
+    let it (``setpriv``, util-linux): it stays uid 0, so the interpreter under /root still runs,
+    but a folder with mode 000 is closed to it as to any user."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys; from pathlib import Path; from rag.loading import discover; "
+        "files, errors = discover([Path(sys.argv[1])]); "
+        "print(json.dumps({'files': [str(f) for f in files], "
+        "'errors': {e.path: e.reason for e in errors}}))"
+    )
+    command = [sys.executable, "-c", code, str(folder)]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv (util-linux): cannot give up root's reads")
+        caps = "-dac_override,-dac_read_search"
+        command = [setpriv, f"--bounding-set={caps}", f"--inh-caps={caps}", *command]
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def test_unreadable_folder_is_reported_not_skipped_silently(tmp_path: Path) -> None:
+    (tmp_path / "open.txt").write_text("A readable article paragraph.\n", "utf-8")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "inside.txt").write_text("Closed to this process.\n", "utf-8")
+    locked.chmod(0)
+    try:
+        result = _discover_without_privilege(tmp_path)
+    finally:
+        locked.chmod(0o755)
+    assert result["files"] == [str(tmp_path / "open.txt")]
+    errors = result["errors"]
+    assert isinstance(errors, dict) and set(errors) == {str(locked)}
+    assert "cannot be read" in errors[str(locked)] and "permissions" in errors[str(locked)]
