@@ -14,7 +14,7 @@ Boilerplate units (text repeated verbatim in a document) rank after all content.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -119,6 +119,20 @@ class _Corpus:
         return cls(version, docs)
 
 
+def fuse(
+    dense: Mapping[str, float], lexical: Mapping[str, float], dense_weight: float
+) -> dict[str, float]:
+    """Each unit's fused score: ``dense_weight`` x its best cosine (negative counts as 0) plus the
+    rest x its BM25 divided by the best BM25 of the question, so both lie in [0, 1] whatever
+    the corpus; a unit found by one side only gets 0 from the other."""
+    top = max(lexical.values(), default=0.0) or 1.0
+    return {
+        uid: dense_weight * max(dense.get(uid, 0.0), 0.0)
+        + (1 - dense_weight) * lexical.get(uid, 0.0) / top
+        for uid in set(dense) | set(lexical)
+    }
+
+
 class HybridRetriever:
     """Dense + BM25 retrieval with score fusion (``RagChain.as_retriever`` offers it to
     LlamaIndex apps)."""
@@ -217,11 +231,7 @@ class HybridRetriever:
             by_unit = {uid: corpus.passage_ids[uid] for uid in missing}
             dense_best.update(self.store.unit_similarities(vector, by_unit))
 
-        weight = self.settings.dense_weight
-        fused: dict[str, float] = {}
-        for uid in set(dense_best) | set(lexical_top):
-            lexical = lexical_best.get(uid, 0.0) / top_lexical
-            fused[uid] = weight * max(dense_best.get(uid, 0.0), 0.0) + (1 - weight) * lexical
+        fused = fuse(dense_best, lexical_best, self.settings.dense_weight)
 
         def order(uid: str) -> tuple[bool, float, str]:
             return (unit(uid).boilerplate, -fused[uid], uid)

@@ -25,7 +25,7 @@ from rag import _offline  # noqa: F401
 from rag.chain import RagChain
 from rag.config import Settings
 from rag.conversation import normalize_history
-from rag.errors import QuestionError, RagError
+from rag.errors import ModelError, QuestionError, RagError, StoreError
 from rag.results import Answer, Citation
 from rag.store import Filters
 
@@ -302,6 +302,19 @@ class AskBody(BaseModel):
     answerer: Literal["extractive", "local", "openai"] | None = None
 
 
+def http_status(exc: RagError) -> int:
+    """What an error means to an HTTP client: its question (422), the index being unreachable
+    for now (503: retry), the language model's endpoint failing (502), and the server's own
+    configuration or anything else (500: tell the operator)."""
+    if isinstance(exc, QuestionError):
+        return 422
+    if isinstance(exc, StoreError):
+        return 503
+    if isinstance(exc, ModelError):
+        return 502
+    return 500  # ConfigError and any other: the operator's to fix
+
+
 def build_api(chain: RagChain, startup: Startup) -> Any:
     from fastapi import FastAPI, HTTPException
     from fastapi.concurrency import run_in_threadpool
@@ -344,10 +357,8 @@ def build_api(chain: RagChain, startup: Startup) -> Any:
             answer = await run_in_threadpool(
                 chain.ask, body.question, body.history, body.k, filters or None, body.answerer
             )
-        except QuestionError as exc:
-            raise HTTPException(422, str(exc)) from None
         except RagError as exc:
-            raise HTTPException(503, str(exc)) from None
+            raise HTTPException(http_status(exc), str(exc)) from None
         return answer.to_dict()
 
     return app

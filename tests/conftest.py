@@ -1,4 +1,5 @@
-"""Shared fixtures: the real embedding model and real Chroma, loaded once per test session."""
+"""Shared fixtures: the real embedding model and real Chroma, loaded once per test session; and
+the same chain on the deterministic fakes of ``tests/fakes.py`` for fast behaviour tests."""
 
 from __future__ import annotations
 
@@ -45,6 +46,33 @@ def seed_chain(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> 
     chain = make_chain(tmp_path_factory.mktemp("seed-index"), [SEEDS], embedder)
     chain.ensure_index()
     return chain
+
+
+@pytest.fixture(scope="session")
+def fake_embedder() -> Embedder:
+    from .fakes import HashingEmbedder
+
+    return HashingEmbedder()
+
+
+@pytest.fixture(scope="session")
+def fake_chain(tmp_path_factory: pytest.TempPathFactory, fake_embedder: Embedder) -> RagChain:
+    """The seed corpus indexed with the hashing embedder (real embedded Chroma): seconds."""
+    chain = make_chain(tmp_path_factory.mktemp("fake-index"), [SEEDS], fake_embedder)
+    chain.ensure_index()
+    return chain
+
+
+@pytest.fixture
+def fake_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Every chain built from settings in this test (the CLI's, the server's) uses the hashing
+    embedder, with its data in a fresh folder over the seeds; returns that folder."""
+    from .fakes import HashingEmbedder
+
+    monkeypatch.setattr(Embedder, "from_settings", classmethod(lambda cls, s: HashingEmbedder()))
+    monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RAG_CORPUS", str(SEEDS))
+    return tmp_path / "data"
 
 
 @pytest.fixture

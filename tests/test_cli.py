@@ -1,4 +1,5 @@
-"""The `rag` command as users run it: a real process, a fresh data directory, the real model."""
+"""The `rag` command: in process on the fakes (``main([...])``, fast), and as users run it (a real
+process, a fresh data directory, the real model; slow)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,6 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT, SEEDS
-
-pytestmark = pytest.mark.slow
 
 CITATION_KEYS = {"n", "unit_id", "title", "source", "locator", "text", "score"}
 
@@ -37,6 +36,7 @@ def check_schema(data: dict) -> None:  # type: ignore[type-arg]
         assert isinstance(citation["n"], int) and isinstance(citation["score"], float)
 
 
+@pytest.mark.slow
 def test_ask_json_builds_the_index_first(tmp_path: Path) -> None:
     result = run_rag(["ask", "--json", "Who is Alex Vatanka?"], tmp_path / "data")
     assert result.returncode == 0, result.stderr
@@ -46,6 +46,7 @@ def test_ask_json_builds_the_index_first(tmp_path: Path) -> None:
     assert data["citations"][0]["locator"] == "paragraph 11"
 
 
+@pytest.mark.slow
 def test_ask_questions_file(tmp_path: Path) -> None:
     questions = tmp_path / "q.jsonl"
     questions.write_text(
@@ -77,6 +78,7 @@ def test_ask_questions_file(tmp_path: Path) -> None:
     assert lines[3]["refused"]
 
 
+@pytest.mark.slow
 def test_ingest_reports_bad_files_and_exit_codes(tmp_path: Path) -> None:
     folder = tmp_path / "docs"
     shutil.copytree(SEEDS, folder)
@@ -94,6 +96,7 @@ def test_ingest_reports_bad_files_and_exit_codes(tmp_path: Path) -> None:
     assert "x.txt" in result.stderr and "binary" in result.stderr
 
 
+@pytest.mark.slow
 def test_errors_are_clear_and_exit_2(tmp_path: Path) -> None:
     result = run_rag(["ask", ""], tmp_path / "data")
     assert result.returncode == 2
@@ -102,6 +105,7 @@ def test_errors_are_clear_and_exit_2(tmp_path: Path) -> None:
     assert env_bad.returncode == 2 and "--since" in env_bad.stderr
 
 
+@pytest.mark.slow
 def test_works_with_the_network_cut(tmp_path: Path) -> None:
     """Index and answer inside a network namespace with no network at all."""
     unshare = shutil.which("unshare")
@@ -118,3 +122,55 @@ def test_works_with_the_network_cut(tmp_path: Path) -> None:
     # known miss tracked by tests/test_answer.py::test_example_question_cites_both_documents.
     assert not data["refused"] and data["citations"]
     assert all(c["source"].startswith("seeds/") for c in data["citations"])
+
+
+# --- in process, on the fakes ------------------------------------------------------------------
+
+
+def test_main_ask_json(fake_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from rag.cli import main
+
+    assert main(["ask", "--json", "Who is Alex Vatanka?"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    check_schema(data)
+    assert not data["refused"] and data["citations"][0]["locator"] == "paragraph 11"
+
+
+def test_main_ask_questions_file_reports_the_bad_line(
+    fake_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rag.cli import main
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"question": "Who is Alex Vatanka?"}) + "\nnot json\n", encoding="utf-8"
+    )
+    assert main(["ask", "--questions", str(questions), "--json"]) == 1
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    check_schema(first)
+    assert "q.jsonl:2" in second["error"]
+
+
+def test_main_ingest_counts_and_names_bad_files(
+    fake_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rag.cli import main
+
+    folder = tmp_path / "docs"
+    shutil.copytree(SEEDS, folder)
+    (folder / "empty.txt").write_text("", encoding="utf-8")
+    assert main(["ingest", "--quiet", str(folder)]) == 0
+    out = capsys.readouterr()
+    assert "3 files: 2 added, 1 failed" in out.out
+    assert "empty.txt" in out.err and "is empty" in out.err
+
+
+def test_main_errors_exit_2_with_a_message(
+    fake_model: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rag.cli import main
+
+    assert main(["ask", ""]) == 2
+    assert "rag: error:" in capsys.readouterr().err
+    assert main(["ask", "--since", "yesterday", "Iran"]) == 2
+    assert "--since" in capsys.readouterr().err

@@ -3,28 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from rag.generative import GenerativeAnswerer
 
+from .fakes import FakeGenerator
+
 pytestmark = pytest.mark.slow
-
-
-class FakeGenerator:
-    """Replies with a fixed text, in small pieces, and records the prompt it was given."""
-
-    name = "fake"
-
-    def __init__(self, reply: str) -> None:
-        self.reply = reply
-        self.prompts: list[list[dict[str, str]]] = []
-
-    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
-        self.prompts.append(messages)
-        for i in range(0, len(self.reply), 7):
-            yield self.reply[i : i + 7]
 
 
 def _answerer(seed_chain, reply: str) -> tuple[GenerativeAnswerer, FakeGenerator]:  # type: ignore[no-untyped-def]

@@ -1,4 +1,5 @@
-"""Retrieval on the seed corpus with the real model and a real embedded Chroma."""
+"""Retrieval: score fusion as a pure function, and search on the seed corpus with the real model
+and a real embedded Chroma (slow)."""
 
 from pathlib import Path
 
@@ -6,13 +7,13 @@ import pytest
 
 from rag.chunking import doc_id_for
 from rag.embedding import Embedder
+from rag.retrieval import fuse
 from rag.store import Filters
 
 from .conftest import make_chain
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 def test_vatanka_paragraphs_are_in_the_top_five(seed_chain) -> None:  # type: ignore[no-untyped-def]
     top = seed_chain.retrieve("What did Alex Vatanka say?", k=5).evidence
     vatanka = [e for e in top if "Vatanka" in e.unit.text]
@@ -20,12 +21,14 @@ def test_vatanka_paragraphs_are_in_the_top_five(seed_chain) -> None:  # type: ig
     assert top[0].unit.text.count("Vatanka") >= 1
 
 
+@pytest.mark.slow
 def test_locked_and_loaded_headlines_are_in_the_top_five(seed_chain) -> None:  # type: ignore[no-untyped-def]
     top = seed_chain.retrieve("What did Trump mean by locked and loaded?", k=5).evidence
     assert all(e.unit.kind == "headline" for e in top)
     assert all("locked and loaded" in e.unit.text.lower() for e in top)
 
 
+@pytest.mark.slow
 def test_boilerplate_never_outranks_content(seed_chain) -> None:  # type: ignore[no-untyped-def]
     top = seed_chain.retrieve("Sign up for the WorldView newsletter analysis", k=50).evidence
     boilerplate = [e.rank for e in top if e.unit.boilerplate]
@@ -34,6 +37,7 @@ def test_boilerplate_never_outranks_content(seed_chain) -> None:  # type: ignore
     assert content and (not boilerplate or max(content) < min(boilerplate))
 
 
+@pytest.mark.slow
 def test_filter_by_document(seed_chain) -> None:  # type: ignore[no-untyped-def]
     only = Filters(sources=("seeds/001_0479f5dab17c5578.txt",))
     top = seed_chain.retrieve("What did Alex Vatanka say?", filters=only).evidence
@@ -45,6 +49,7 @@ def test_filter_by_document(seed_chain) -> None:  # type: ignore[no-untyped-def]
     )
 
 
+@pytest.mark.slow
 def test_filter_by_headline_date_range(seed_chain) -> None:  # type: ignore[no-untyped-def]
     window = Filters(date_from="2025-12-27", date_to="2025-12-29")
     top = seed_chain.retrieve("Netanyahu and Trump meeting", k=8, filters=window).evidence
@@ -54,11 +59,13 @@ def test_filter_by_headline_date_range(seed_chain) -> None:  # type: ignore[no-u
     )
 
 
+@pytest.mark.slow
 def test_retrieval_finds_a_named_analyst(seed_chain) -> None:  # type: ignore[no-untyped-def]
     evidence = seed_chain.retrieve("Who is Samuel Charap?").evidence
     assert evidence and "Charap" in evidence[0].unit.text
 
 
+@pytest.mark.slow
 def test_a_new_index_version_rereads_only_the_documents_that_changed(
     corpus: Path, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -86,6 +93,7 @@ def test_a_new_index_version_rereads_only_the_documents_that_changed(
     assert all("Zanzibarite" not in e.unit.text for e in chain.retrieve("zanzibarite").evidence)
 
 
+@pytest.mark.slow
 def test_a_unit_written_after_the_version_was_read_is_still_answered(
     corpus: Path, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -102,6 +110,7 @@ def test_a_unit_written_after_the_version_was_read_is_still_answered(
     assert any("Quokkabridge" in e.unit.text for e in top)
 
 
+@pytest.mark.slow
 def test_another_process_ingesting_is_picked_up_in_the_background(
     corpus: Path, tmp_path: Path, embedder: Embedder
 ) -> None:
@@ -117,3 +126,17 @@ def test_another_process_ingesting_is_picked_up_in_the_background(
     replica.retriever.wait_for_refresh(60)
     top = replica.retrieve("okapibourg").evidence[0]
     assert "Okapibourg" in top.unit.text and top.lexical == 1.0
+
+
+def test_fuse_weights_normalised_bm25_against_clipped_cosine() -> None:
+    fused = fuse({"a": 0.8, "b": -0.3, "c": 0.5}, {"b": 6.0, "d": 3.0}, dense_weight=0.5)
+    assert set(fused) == {"a", "b", "c", "d"}
+    assert fused["a"] == pytest.approx(0.4)  # dense only
+    assert fused["b"] == pytest.approx(0.5)  # best BM25 -> 1.0; a negative cosine counts as 0
+    assert fused["d"] == pytest.approx(0.25)  # half the best BM25, no dense hit
+    assert fused["a"] > fused["c"]
+
+
+def test_fuse_without_keyword_hits_is_dense_alone() -> None:
+    assert fuse({"a": 0.6}, {}, dense_weight=0.7) == {"a": pytest.approx(0.42)}
+    assert fuse({}, {"x": 2.0}, dense_weight=1.0) == {"x": 0.0}

@@ -387,3 +387,76 @@ def test_fuzzed_requests_never_cause_a_server_error(seed_chain, mode: str) -> No
     (ARTIFACTS / f"fuzzed-{mode}.txt").parent.mkdir(parents=True, exist_ok=True)
     summary = {code: statuses.count(code) for code in sorted(set(statuses))}
     (ARTIFACTS / f"fuzzed-{mode}.txt").write_text(f"{len(statuses)} requests: {summary}\n")
+
+
+# --- the HTTP API in process, on the fakes (FastAPI's TestClient) -------------------------------
+
+
+@pytest.fixture(scope="module")
+def api(fake_chain):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from rag.server import Startup, build_api
+
+    startup = Startup(fake_chain).start()
+    startup.wait()
+    return TestClient(build_api(fake_chain, startup))
+
+
+def test_api_answers_with_resolving_markers(api) -> None:  # type: ignore[no-untyped-def]
+    assert api.get("/api/health").json()["status"] == "ready"
+    response = api.post("/api/ask", json={"question": "Who is Alex Vatanka?"})
+    assert response.status_code == 200
+    data = response.json()
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", data["answer"])}
+    assert markers == {c["n"] for c in data["citations"]} and markers
+    assert data["citations"][0]["locator"] == "paragraph 11"
+
+
+def test_api_filters_and_refusals(api) -> None:  # type: ignore[no-untyped-def]
+    body = {"question": "Iran protests", "filters": {"date_from": "2026-01-02"}}
+    data = api.post("/api/ask", json=body).json()
+    assert all(c["locator"].startswith("headline") for c in data["citations"])
+    refused = api.post("/api/ask", json={"question": "Qwzx blorf snarfle?"}).json()
+    assert refused["refused"] and refused["citations"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "question"),
+        ({"question": "x" * 2001}, "question"),
+        ({"question": "q", "k": "many"}, "k"),
+        ({"question": "q", "filters": {"date_from": "yesterday"}}, "date_from"),
+    ],
+)
+def test_api_bad_requests_name_the_field(api, body: dict, field: str) -> None:  # type: ignore[no-untyped-def,type-arg]
+    response = api.post("/api/ask", json=body)
+    assert response.status_code == 422 and field in response.text
+
+
+def test_api_unknown_answerer_lists_the_available_ones(api) -> None:  # type: ignore[no-untyped-def]
+    response = api.post("/api/ask", json={"question": "Who is Lee Smith?", "answerer": "gpt9"})
+    assert response.status_code == 422 and "extractive" in response.text
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [("StoreError", 503), ("ModelError", 502), ("ConfigError", 500), ("QuestionError", 422)],
+)
+def test_api_maps_each_error_to_its_status_with_the_message(
+    api,
+    fake_chain,
+    monkeypatch: pytest.MonkeyPatch,
+    error: str,
+    status: int,  # type: ignore[no-untyped-def]
+) -> None:
+    import rag.errors
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise getattr(rag.errors, error)("what went wrong, and what to do")
+
+    monkeypatch.setattr(fake_chain, "ask", fail)
+    response = api.post("/api/ask", json={"question": "Who is Lee Smith?"})
+    assert response.status_code == status
+    assert "what to do" in response.json()["detail"]

@@ -1,0 +1,68 @@
+"""RagChain's behaviour on the fakes (hashing embedder, real embedded Chroma): fast.
+
+Quality is not measured here (``evals/`` does that with the real model); these tests pin what
+the chain promises whatever the model: answers carry markers that resolve, refusals carry no
+sources, streams end with the answer ``ask`` returns, follow-ups and filters are honoured, bad
+questions are refused with a message."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag.chain import RagChain
+from rag.errors import QuestionError
+from rag.results import REFUSAL
+from rag.store import Filters
+
+MARKER = re.compile(r"\[(\d+)\]")
+
+
+def test_answer_cites_the_unit_that_states_it(fake_chain: RagChain) -> None:
+    answer = fake_chain.ask("Who is Alex Vatanka?")
+    assert not answer.refused and "Middle East Institute" in answer.answer
+    numbers = {int(n) for n in MARKER.findall(answer.answer)}
+    assert numbers == {c.n for c in answer.citations}
+    cited = answer.citation(min(numbers))
+    assert cited.locator == "paragraph 11" and cited.source.endswith(".txt")
+    for citation in answer.citations:
+        assert citation.quotes and all(q in answer.answer for q in citation.quotes)
+
+
+def test_question_with_no_support_is_refused_without_sources(fake_chain: RagChain) -> None:
+    answer = fake_chain.ask("Qwzx blorf snarfle quibbitz?")
+    assert answer.refused and answer.answer == REFUSAL and answer.citations == []
+
+
+def test_stream_ends_with_the_answer_ask_gives(fake_chain: RagChain) -> None:
+    events = list(fake_chain.stream("Who is Samuel Charap?"))
+    assert [e.kind for e in events] == ["final"]
+    streamed = events[-1].result
+    asked = fake_chain.ask("Who is Samuel Charap?")
+    assert streamed is not None and streamed.answer == asked.answer
+    assert set(asked.timings_ms) == {"retrieve", "answer", "total"}
+
+
+def test_follow_up_is_read_with_the_conversation(fake_chain: RagChain) -> None:
+    first = fake_chain.ask("Who is Alex Vatanka?")
+    history = [
+        {"role": "user", "content": "Who is Alex Vatanka?"},
+        {"role": "assistant", "content": first.answer},
+    ]
+    follow = fake_chain.ask("Where does he work?", history=history)
+    assert "Vatanka" in follow.standalone_question
+    assert not follow.refused and "Middle East Institute" in follow.answer
+
+
+def test_date_filter_keeps_only_headlines_in_range(fake_chain: RagChain) -> None:
+    retrieval = fake_chain.retrieve("Iran protests", filters=Filters(date_from="2026-01-02"))
+    assert retrieval.evidence
+    assert all(e.unit.kind == "headline" and (e.unit.date or "") >= "2026-01-02"
+               for e in retrieval.evidence)  # fmt: skip
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 5000])
+def test_bad_questions_are_refused_with_a_message(fake_chain: RagChain, question: str) -> None:
+    with pytest.raises(QuestionError):
+        fake_chain.ask(question)
