@@ -287,18 +287,11 @@ class ExtractiveAnswerer:
             else:
                 sentences.append(f"{quote} [{n}]")
             previous = citations.get(unit.unit_id)
-            citations[unit.unit_id] = Citation(
-                n=n,
-                unit_id=unit.unit_id,
-                title=unit.title,
-                source=unit.source,
-                locator=unit.locator,
-                text=unit.text,
-                score=max(cand.score, previous.score if previous else 0.0),
-                kind=unit.kind,
-                outlet=unit.outlet,
-                date=unit.date,
-                quotes=(previous.quotes if previous else ()) + (quote,),
+            citations[unit.unit_id] = Citation.of(
+                unit,
+                n,
+                max(cand.score, previous.score if previous else 0.0),
+                (previous.quotes if previous else ()) + (quote,),
             )
         return Composed(
             " ".join(sentences), False, sorted(citations.values(), key=lambda c: c.n), support

@@ -131,23 +131,9 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _filters(args: argparse.Namespace) -> Any:
-    from rag.chunking import parse_date
     from rag.store import Filters
 
-    def iso(value: str | None, flag: str) -> str | None:
-        if value is None:
-            return None
-        import datetime as dt
-
-        try:
-            return dt.date.fromisoformat(value).isoformat()
-        except ValueError:
-            parsed = parse_date(value)
-            if parsed:
-                return parsed
-            raise RagError(f"{flag} {value!r} is not a date; use YYYY-MM-DD") from None
-
-    return Filters(tuple(args.source), iso(args.since, "--since"), iso(args.until, "--until"))
+    return Filters.parse(args.source, args.since, args.until, names=("--since", "--until"))
 
 
 def _ask(args: argparse.Namespace) -> int:

@@ -110,11 +110,7 @@ class GenerativeAnswerer:
         citations = []
         for n, marker in sorted(numbering.items(), key=lambda kv: kv[1]):
             unit = sources[n]
-            citations.append(Citation(
-                n=marker, unit_id=unit.unit_id, title=unit.title, source=unit.source,
-                locator=unit.locator, text=unit.text, score=support, kind=unit.kind,
-                outlet=unit.outlet, date=unit.date, quotes=tuple(dict.fromkeys(quotes[n])),
-            ))  # fmt: skip
+            citations.append(Citation.of(unit, marker, support, quotes[n]))
         return Composed(" ".join(sentences), False, citations, support, dropped=dropped,
                         generated=True)  # fmt: skip
 

@@ -9,11 +9,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
+from rag.chunking import Unit
 from rag.errors import RagError
+
+_AFTER_MARKERS = re.compile(r"(?<=\])\s+(?!\[)")
 
 REFUSAL = "The articles don't cover this question: nothing in them answers it."
 
@@ -34,6 +38,15 @@ class Citation:
     outlet: str | None = None
     date: str | None = None
     quotes: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, unit: Unit, n: int, score: float, quotes: Iterable[str] = ()) -> Citation:
+        """Marker ``[n]``'s citation of ``unit``: every answerer builds its citations here."""
+        return cls(
+            n=n, unit_id=unit.unit_id, title=unit.title, source=unit.source,
+            locator=unit.locator, text=unit.text, score=score, kind=unit.kind,
+            outlet=unit.outlet, date=unit.date, quotes=tuple(dict.fromkeys(quotes)),
+        )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +91,11 @@ class Answer:
             "answerer": self.answerer,
             "dropped": list(self.dropped),
         }
+
+    @property
+    def sentences(self) -> list[str]:
+        """The answer's sentences, each with the ``[n]`` markers that end it (a refusal is one)."""
+        return [s for s in _AFTER_MARKERS.split(self.answer) if s]
 
     def citation(self, n: int) -> Citation:
         return next(c for c in self.citations if c.n == n)

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag import _offline  # noqa: F401
-from rag.chain import RagChain
+from rag.chain import MAX_QUESTION_CHARS, RagChain
 from rag.config import Settings
 from rag.conversation import normalize_history
 from rag.errors import ModelError, QuestionError, RagError, StoreError
@@ -148,16 +148,7 @@ def _history_for_chain(history: list[Any]) -> list[dict[str, str]]:
 def parse_filters(
     documents: list[str] | None, date_from: str | None, date_to: str | None
 ) -> Filters:
-    def iso(value: str | None, label: str) -> str | None:
-        value = (value or "").strip()
-        if not value:
-            return None
-        try:
-            return dt.date.fromisoformat(value).isoformat()
-        except ValueError:
-            raise QuestionError(f"{label} {value!r} is not a date; use YYYY-MM-DD") from None
-
-    return Filters(tuple(documents or ()), iso(date_from, "From date"), iso(date_to, "To date"))
+    return Filters.parse(documents or (), date_from, date_to, names=("From date", "To date"))
 
 
 # --- the chat --------------------------------------------------------------------------------
@@ -208,7 +199,7 @@ def build_ui(chain: RagChain, startup: Startup, document_titles: list[str]) -> A
             return
         if not evidence:  # the extractive answerer is instant: show it sentence by sentence
             shown = ""
-            for sentence in _sentences_of(answer.answer):
+            for sentence in answer.sentences:
                 shown = f"{shown} {sentence}".strip()
                 yield shown
         sources = sources_markdown(answer)
@@ -275,12 +266,6 @@ def build_ui(chain: RagChain, startup: Startup, document_titles: list[str]) -> A
     return demo
 
 
-def _sentences_of(text: str) -> list[str]:
-    import re
-
-    return [s for s in re.split(r"(?<=\])\s+", text) if s]
-
-
 # --- the JSON API ----------------------------------------------------------------------------
 
 
@@ -295,7 +280,7 @@ class AskBody(BaseModel):
     """``POST /api/ask``: the question, optional conversation, evidence depth and filters."""
 
     model_config = ConfigDict(extra="forbid")
-    question: str = Field(min_length=1, max_length=2000)
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     history: list[dict[str, Any] | list[str] | str] | None = None
     k: int | None = Field(default=None, ge=1, le=50)
     filters: FilterBody | None = None
@@ -340,11 +325,10 @@ def build_api(chain: RagChain, startup: Startup) -> Any:
         filters = None
         if body.filters:
             f = body.filters
-            filters = Filters(
-                tuple(f.sources),
-                f.date_from.isoformat() if f.date_from else None,
-                f.date_to.isoformat() if f.date_to else None,
-            )
+            try:
+                filters = Filters.parse(f.sources, f.date_from, f.date_to)
+            except QuestionError as exc:
+                raise HTTPException(422, str(exc)) from None
         if body.answerer and body.answerer not in chain.available_answerers():
             available = ", ".join(chain.available_answerers())
             raise HTTPException(422, f"answerer {body.answerer!r} is not available here "

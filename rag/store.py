@@ -12,11 +12,12 @@ and the file is simply redone next time.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import math
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -29,9 +30,9 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQuery,
 )
 
-from rag.chunking import Passage, Unit
+from rag.chunking import Passage, Unit, parse_date
 from rag.config import Settings
-from rag.errors import StoreError
+from rag.errors import QuestionError, StoreError
 from rag.keyword import KEYWORDS_VERSION, unit_keywords
 
 
@@ -54,6 +55,41 @@ class Filters:
 
     def __bool__(self) -> bool:
         return bool(self.sources or self.date_from or self.date_to)
+
+    @classmethod
+    def parse(
+        cls,
+        sources: Iterable[str] = (),
+        date_from: str | dt.date | None = None,
+        date_to: str | dt.date | None = None,
+        *,
+        names: tuple[str, str] = ("date_from", "date_to"),
+    ) -> Filters:
+        """The one reading of filters for every front end (CLI flags, chat fields, API body):
+        a date is ISO (2026-01-06) or written the way the headlines write it ("January 6th,
+        2026"); blank means no bound. ``names`` are what the front end calls the two dates, so
+        that a ``QuestionError`` names the field the user typed into."""
+
+        def iso(value: str | dt.date | None, name: str) -> str | None:
+            if isinstance(value, dt.date):
+                return value.isoformat()
+            text = (value or "").strip()
+            if not text:
+                return None
+            try:
+                return dt.date.fromisoformat(text).isoformat()
+            except ValueError:
+                parsed = parse_date(text)
+                if parsed:
+                    return parsed
+            raise QuestionError(
+                f"{name} {text!r} is not a date; use YYYY-MM-DD (or e.g. January 6th, 2026)"
+            )
+
+        start, end = iso(date_from, names[0]), iso(date_to, names[1])
+        if start and end and start > end:
+            raise QuestionError(f"{names[0]} {start} is after {names[1]} {end}; swap them")
+        return cls(tuple(s for s in sources if s.strip()), start, end)
 
     def accepts(self, unit: Unit) -> bool:
         if self.sources and unit.source not in self.sources and unit.title not in self.sources:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -15,11 +16,10 @@ import pytest
 
 from rag import cli
 from rag.embedding import Embedder
-from rag.errors import StoreError
+from rag.errors import QuestionError, StoreError
+from rag.store import Filters
 
 from .conftest import SEEDS, free_port, make_chain, running
-
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         yield port
 
 
+@pytest.mark.slow
 def test_ingest_and_ask_through_a_chroma_server(
     chroma_server: int, tmp_path: Path, embedder: Embedder
 ) -> None:
@@ -51,6 +52,7 @@ def test_ingest_and_ask_through_a_chroma_server(
     assert not (tmp_path / "chroma").exists()  # nothing was written to the embedded store
 
 
+@pytest.mark.slow
 def test_unreachable_server_names_the_setting(tmp_path: Path, embedder: Embedder) -> None:
     chain = make_chain(
         tmp_path, [SEEDS], embedder, chroma_host="127.0.0.1", chroma_port=free_port()
@@ -67,6 +69,7 @@ def _server(path: Path, port: int) -> contextlib.AbstractContextManager[object]:
     return running(command, ready, path.parent / f"chroma-{port}.log", 60)
 
 
+@pytest.mark.slow
 def test_server_restarted_or_stopped_mid_session(
     tmp_path: Path,
     embedder: Embedder,
@@ -101,6 +104,7 @@ def test_server_restarted_or_stopped_mid_session(
         assert cli.main(["ask", question]) == 0
 
 
+@pytest.mark.slow
 def test_a_damaged_embedded_index_says_to_rebuild_and_rebuild_recovers(tmp_path: Path) -> None:
     """A truncated Chroma database (a disk that filled up, a copy cut short): `rag ask` says what
     to do instead of printing a stack trace, and `rag ingest --rebuild` brings the index back."""
@@ -127,6 +131,7 @@ def test_a_damaged_embedded_index_says_to_rebuild_and_rebuild_recovers(tmp_path:
     assert answer.returncode == 0 and "Vatanka" in answer.stdout
 
 
+@pytest.mark.slow
 def test_rebuild_never_deletes_a_folder_that_is_not_an_index(
     tmp_path: Path, embedder: Embedder
 ) -> None:
@@ -147,6 +152,7 @@ def test_rebuild_never_deletes_a_folder_that_is_not_an_index(
     assert (blocked / "chroma").read_text() == "not a folder"
 
 
+@pytest.mark.slow
 def test_a_file_with_more_passages_than_one_chroma_batch_is_stored(tmp_path: Path) -> None:
     """Embedded Chroma takes at most 5,461 records per call; a long file has more."""
     from rag.chunking import Passage, Unit
@@ -162,6 +168,7 @@ def test_a_file_with_more_passages_than_one_chroma_batch_is_stored(tmp_path: Pat
     assert store.count() == 10
 
 
+@pytest.mark.slow
 def test_server_stopped_under_load_fails_cleanly_and_recovers(
     tmp_path: Path, embedder: Embedder
 ) -> None:
@@ -213,3 +220,27 @@ def test_server_stopped_under_load_fails_cleanly_and_recovers(
     assert set(seen["down"]) <= {"ok", "store-error"}, set(seen["down"])
     assert set(seen["back"]) <= {"ok", "store-error"} and seen["back"].count("ok") >= 20
     assert seen["back"][-5:] == ["ok"] * 5
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "expected"),
+    [
+        ("2026-01-02", None, ("2026-01-02", None)),
+        ("January 6th, 2026", " ", ("2026-01-06", None)),
+        (dt.date(2025, 12, 27), "2026-01-06", ("2025-12-27", "2026-01-06")),
+        ("", None, (None, None)),
+    ],
+)
+def test_filters_parse_reads_every_front_ends_dates(
+    since: object, until: object, expected: tuple[str | None, str | None]
+) -> None:
+    filters = Filters.parse(["seeds/a.txt", " "], since, until)  # type: ignore[arg-type]
+    assert (filters.date_from, filters.date_to) == expected
+    assert filters.sources == ("seeds/a.txt",)
+
+
+def test_filters_parse_names_the_field_the_user_typed_into() -> None:
+    with pytest.raises(QuestionError, match="--since 'yesterday' is not a date"):
+        Filters.parse((), "yesterday", None, names=("--since", "--until"))
+    with pytest.raises(QuestionError, match="From date 2026-01-06 is after To date 2025-12-27"):
+        Filters.parse((), "2026-01-06", "2025-12-27", names=("From date", "To date"))
