@@ -49,13 +49,13 @@ ask: $(STAMP)
 test: $(STAMP) $(LLM_STAMP) browser
 	@if unshare -n true 2>/dev/null && command -v ip >/dev/null 2>&1; then \
 	  echo "running the tests with the network cut (unshare -n, loopback only)"; \
-	  unshare -n sh -c 'ip link set lo up && exec $(BIN)/pytest tests evals'; \
+	  unshare -n sh -c 'ip link set lo up && exec $(BIN)/pytest tests evals rag --doctest-modules'; \
 	else \
-	  $(BIN)/pytest tests evals; \
+	  $(BIN)/pytest tests evals rag --doctest-modules; \
 	fi; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
 test-fast: $(STAMP)
-	$(BIN)/pytest tests evals -m "not slow"
+	$(BIN)/pytest tests evals rag --doctest-modules -m "not slow"
 
 evals: $(STAMP)
 	$(BIN)/pytest evals

@@ -1,8 +1,8 @@
 """citerag: answers about a collection of news articles, every sentence cited to its source.
 
 >>> from rag import RagChain
->>> chain = RagChain.from_settings()
->>> answer = chain.ask("Why do analysts doubt a Russia-Iran split?")
+>>> chain = RagChain.from_settings()  # doctest: +SKIP
+>>> answer = chain.ask("Why do analysts doubt a Russia-Iran split?")  # doctest: +SKIP
 >>> for c in answer.citations:  # doctest: +SKIP
 ...     print(c.n, c.title, c.locator)
 """

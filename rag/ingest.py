@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 from rag.chunking import Passage, Unit, doc_id_for, split_passages, split_units
 from rag.embedding import Embedder
@@ -25,13 +26,14 @@ from rag.store import FileRecord, IndexStore
 Progress = Callable[[int, int, str], None]
 """Called as ``progress(done, total, message)`` while passages are embedded."""
 
-STATUSES = ("added", "changed", "unchanged", "removed", "failed")
+FileStatus = Literal["added", "changed", "unchanged", "removed", "failed"]
+STATUSES: tuple[FileStatus, ...] = get_args(FileStatus)
 
 
 @dataclass(frozen=True)
 class FileOutcome:
     source: str
-    status: str
+    status: FileStatus
     units: int = 0
     passages: int = 0
     reason: str = ""
@@ -43,7 +45,7 @@ class IngestReport:
     embedded: int = 0
     seconds: float = 0.0
 
-    def count(self, status: str) -> int:
+    def count(self, status: FileStatus) -> int:
         return sum(o.status == status for o in self.outcomes)
 
     @property
@@ -62,7 +64,7 @@ class IngestReport:
         return f"{len(files)} {noun}: " + (", ".join(parts) if parts else "nothing to do")
 
 
-_Prepared = tuple[Document, str, list[Unit], list[Passage]]
+_Prepared = tuple[Document, FileStatus, list[Unit], list[Passage]]
 
 # Passages embedded in one call: enough for the embedder's length-sorted batches to pad little
 # (ONNX on 2 cores: 190 passages/s file by file, 276/s sorted across 600 paragraphs), small
@@ -102,7 +104,7 @@ def ingest(
     report.outcomes += [FileOutcome(e.path, "failed", reason=e.reason) for e in missing]
 
     known = store.files()
-    pending = []
+    pending: list[tuple[Document, FileStatus]] = []
     for path in files:
         try:
             doc = load_document(path)

@@ -7,7 +7,7 @@ document's title, outlet, date and URL come from an optional sidecar ``NAME.meta
 file, then from the file's own metadata, then from a title line at the top of the text, and last
 from the opening words of the text, never from the file name.
 
-    >>> doc = load_document(Path("seeds/001_0479f5dab17c5578.txt"))  # doctest: +SKIP
+    >>> doc = load_document(Path("seeds/001_0479f5dab17c5578.txt"))
     >>> doc.title
     'Trump Won’t Be Able to Talk Putin Out of His Alliance with Iran'
 """
