@@ -122,7 +122,7 @@ def llm_subset(gold: list[GoldItem]) -> list[GoldItem]:
 def local_generator(eval_chain: RagChain) -> Any:
     if not local_llm_installed():
         pytest.skip("the local LLM backend is not installed (make local-llm)")
-    from rag.generation import LocalGenerator, packaged_model
+    from rag.llm import LocalGenerator, packaged_model
 
     return LocalGenerator(packaged_model(ROOT / ".rag"), threads=2)
 

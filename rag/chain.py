@@ -87,8 +87,8 @@ class RagChain:
         name = name or self.settings.answerer
         extractive = self.extractive
         if name not in self._answerers:
-            from rag.generation import generator_from_settings
             from rag.generative import GenerativeAnswerer
+            from rag.llm import generator_from_settings
 
             settings = self.settings.model_copy(update={"answerer": name})
             self._answerers[name] = GenerativeAnswerer(

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 
 from rag.answer import Candidate, Composed, ExtractiveAnswerer
 from rag.chunking import Unit
-from rag.generation import Generator
 from rag.injection import statements
+from rag.llm import Generator
 from rag.results import Citation, Event, final
 from rag.retrieval import Retrieval
 from rag.text import keywords, split_sentences

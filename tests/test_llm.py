@@ -37,7 +37,7 @@ EXAMPLE = "Why do analysts doubt a Russia-Iran split?"
 
 @pytest.fixture(scope="session")
 def gguf() -> Path:
-    from rag.generation import packaged_model
+    from rag.llm import packaged_model
 
     return packaged_model(ROOT / ".rag")
 
