@@ -28,15 +28,19 @@ from .conftest import CORPUS2, SEEDS
 # chosen on dev (question-stage held-out AUC 0.864 -> 0.894). Here: facts and refusals equal,
 # false refusals 4 -> 5 of 68 and precision 0.865 -> 0.860; on the second corpus refusals
 # 4 -> 9 of 25. The two lines below were lowered by that measured trade.
+# Then questions about a document ("who wrote the piece on ...?") were answered from the byline
+# or credit line of the document retrieval ranks first (rag/answer.py, rag/retrieval.py): here
+# facts 0.838 -> 0.853, precision 0.860 -> 0.8698, false refusals back to 4 of 68; every line
+# raised to what it measures now.
 THRESHOLDS = {
-    "fact_recall": (">=", 0.83),
-    "citation_precision": (">=", 0.85),
+    "fact_recall": (">=", 0.85),
+    "citation_precision": (">=", 0.86),
     "citation_recall": (">=", 0.92),
     "refusal_accuracy": (">=", 0.50),
-    "false_refusal_rate": ("<=", 0.08),
+    "false_refusal_rate": ("<=", 0.06),
     "hit@5": (">=", 0.94),
-    "hit@1": (">=", 0.85),
-    "mrr": (">=", 0.88),
+    "hit@1": (">=", 0.86),
+    "mrr": (">=", 0.89),
 }
 
 
@@ -106,19 +110,20 @@ def test_beats_llamaindex_citation_engine(
 # Measured on evals/corpus2 with the scorer fitted on the seeds' dev part and evals/devcorpus,
 # rounded down; a ratchet like THRESHOLDS, far below the issue's 0.90 targets (see report.md).
 CORPUS2_THRESHOLDS = {
-    "fact_recall": (">=", 0.76),
-    # 0.817 -> 0.809 with the count features (see THRESHOLDS), which refuse 5 more of 25.
-    "citation_precision": (">=", 0.80),
-    "citation_recall": (">=", 0.85),
+    # Raised with the document answers (see THRESHOLDS): facts 0.778 -> 0.786, precision
+    # 0.817 -> 0.825, citation recall 0.858 -> 0.867, false refusals 0.034 as before.
+    "fact_recall": (">=", 0.78),
+    "citation_precision": (">=", 0.82),
+    "citation_recall": (">=", 0.86),
     # 0.24 -> 0.16 (6 -> 4 of 25) when the stemmer moved from NLTK's Porter to Snowball's
     # (cold start -0.9 s) and the scorer was refit: the choice was made on dev (held-out
     # objective 1.7292 -> 1.7380); here false refusals fell 0.051 -> 0.034, facts rose +0.9 pts.
-    # 0.16 -> 0.36 (4 -> 9 of 25) with the count features and the bounded threshold.
-    "refusal_accuracy": (">=", 0.36),
-    "false_refusal_rate": ("<=", 0.06),
+    # 0.16 -> 0.36 (4 -> 9 of 25) with the count features and the bounded threshold, 0.40 since.
+    "refusal_accuracy": (">=", 0.40),
+    "false_refusal_rate": ("<=", 0.04),
     "hit@5": (">=", 0.90),
-    "hit@1": (">=", 0.74),
-    "mrr": (">=", 0.81),
+    "hit@1": (">=", 0.75),
+    "mrr": (">=", 0.82),
 }
 
 

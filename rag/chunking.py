@@ -18,11 +18,25 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from rag.loading import Document
 from rag.text import normalize, split_sentences
 
-UnitKind = str  # "paragraph" | "headline" | "title"
+UnitKind = Literal["paragraph", "headline", "title"]
+
+#: A byline or author's note: "By Jane Doe", "Lee Smith is a senior editor at The Weekly Standard".
+BYLINE = re.compile(
+    r"^([Bb]y\s+[A-Z]|[A-Z][\w.'-]+(\s+[A-Z][\w.'-]+){1,3},?\s+(is|was)\s+(a|an|the)\s+[\w\s-]{0,40}"
+    r"(?i:editor|writer|reporter|correspondent|columnist|contributor|analyst|fellow|journalist|"
+    r"professor|lecturer|researcher|scientist|scholar|author))",
+)
+#: Where a document first ran: "This article is republished from The Conversation".
+CREDIT = re.compile(
+    r"\b(republished from|originally (published|appeared) (in|on|by)|first (published|appeared) "
+    r"(in|on))\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,18 @@ class Unit:
     @property
     def norm_text(self) -> str:
         return normalize(self.text)
+
+    @property
+    def describes_document(self) -> bool:
+        """The title, or a paragraph that says who wrote the document or where it first ran:
+        what answers a question about the document ("who wrote it?") rather than its subject."""
+        if self.kind == "title":
+            return True
+        if self.kind != "paragraph":
+            return False
+        return any(BYLINE.match(s.text) for s in split_sentences(self.text)) or bool(
+            CREDIT.search(self.text)
+        )
 
     @property
     def locator(self) -> str:
@@ -180,13 +206,14 @@ def split_units(doc: Document) -> list[Unit]:
     blocks = [part for block in _blocks(doc.text) for part in _parts(block)]
     units: list[Unit] = []
     seen: dict[str, int] = {}
-    counts = {"paragraph": 0, "headline": 0, "title": 0}
+    counts: dict[UnitKind, int] = {"paragraph": 0, "headline": 0, "title": 0}
     repeated = _repeated(blocks)
 
     for position, block in enumerate(blocks):
         key = _dedupe_key(block)
         if key in seen:
             continue
+        kind: UnitKind
         headline = parse_headline(block)
         if position == 0 and doc.title_in_text:
             kind, text, outlet, date = "title", block, doc.outlet, doc.date

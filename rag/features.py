@@ -17,10 +17,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rag.chunking import Unit
+from rag.chunking import BYLINE, Unit
 from rag.keyword import unit_keywords
 from rag.retrieval import Evidence
-from rag.text import STOPWORDS, keywords, split_sentences
+from rag.text import STOPWORDS, asks_about_document, keywords, split_sentences
 
 Idf = Callable[[str], float]
 
@@ -67,20 +67,10 @@ ANSWER_TYPES: dict[str, re.Pattern[str]] = {
     "quote": re.compile(r"\bwhat (phrase|words?|term|label|expression|name)\b|\bcalled?\b"),
 }
 
-_DOCUMENT_QUESTION = re.compile(
-    r"\b(who wrote|written by|author|by whom|which outlet|what outlet|which publication|"
-    r"published|publication|ran the headline|headline|newsletter|title of)\b",
-    re.IGNORECASE,
-)
 _ATTRIBUTION = re.compile(
     r"\b(said|says|wrote|writes|noted|notes|told|argued|argues|added|according to)\b"
     r"[^.]{0,60}\b[A-Z][a-z]+ [A-Z][a-z]+|\b[A-Z][a-z]+,?[^.]{0,60}\b(said|says|"
     r"wrote|writes|noted|notes|told|argued|argues)\b"
-)
-_BYLINE = re.compile(
-    r"^(by\s+[A-Z]|[A-Z][\w.'-]+(\s+[A-Z][\w.'-]+){1,3},?\s+(is|was)\s+(a|an|the)\s+[\w\s-]{0,40}"
-    r"(?i:editor|writer|reporter|correspondent|columnist|contributor|analyst|fellow|journalist|"
-    r"professor|lecturer|researcher|scientist|scholar|author))",
 )
 _CLOSED = re.compile(r"[.!?:;\"'\u201d\u2019)\]]\s*$")
 _COUNT_QUESTION = re.compile(
@@ -159,7 +149,7 @@ def counts(text: str, things: set[str]) -> bool:
         if _NUMBER.match(token):
             window = tokens[max(0, i - COUNT_WINDOW) : i] + tokens[i + 1 : i + 1 + COUNT_WINDOW]
             found = set(keywords(" ".join(window)))
-            if any(_matches(t, found) for t in things):
+            if any(same_family(t, found) for t in things):
                 return True
     return False
 
@@ -255,7 +245,7 @@ def extract(
     asked = answer_types(question)
     explanatory = is_explanatory(question)
     listing = is_list_question(question)
-    document_q = bool(_DOCUMENT_QUESTION.search(question))
+    document_q = asks_about_document(question)
     qwords = {w.lower() for w in re.findall(r"[A-Za-z][\w'.-]+", question)}
     names = set(keywords(" ".join(question_names(question))))
     things = counted(question)
@@ -271,7 +261,7 @@ def extract(
         own_terms.append(set(unit_keywords(c.unit, c.text)))
 
     def coverage(found: set[str]) -> float:
-        return sum(w for t, w in weights.items() if _matches(t, found)) / total
+        return sum(w for t, w in weights.items() if same_family(t, found)) / total
 
     rows = []
     for i, c in enumerate(candidates):
@@ -282,12 +272,12 @@ def extract(
         ]
         near = own_terms[i].union(*(own_terms[j] for j in around))
         in_unit = unit_terms[c.unit.unit_id]
-        missing = [w for t, w in weights.items() if not _matches(t, in_unit)]
+        missing = [w for t, w in weights.items() if not same_family(t, in_unit)]
         neighbours = " ".join(candidates[j].text for j in around)
         match = any(_has_type(k, c.text, qwords) for k in asked)
         match_near = match or any(_has_type(k, neighbours, qwords) for k in asked)
         novel = [t for t in own_terms[i] if t not in weights]
-        describes_document = c.unit.kind != "paragraph" or bool(_BYLINE.match(c.text))
+        describes_document = c.unit.kind != "paragraph" or bool(BYLINE.match(c.text))
         attributed = c.unit.kind == "paragraph" and bool(
             _ATTRIBUTION.search(c.text) or _ATTRIBUTION.search(neighbours)
         )
@@ -388,7 +378,7 @@ def question_row(rows: Sequence[Sequence[float]], probs: Sequence[float]) -> lis
     ]
 
 
-def _matches(term: str, text_terms: set[str]) -> bool:
+def same_family(term: str, text_terms: set[str]) -> bool:
     """Exact stem match, or the same word family the stemmer left apart ("rival" and "rivalri",
     "russia" and "russian"): one stem extends the other by at most three letters."""
     if term in text_terms:
@@ -418,5 +408,6 @@ __all__ = [
     "extract",
     "is_explanatory",
     "is_list_question",
+    "same_family",
     "sentences_of",
 ]

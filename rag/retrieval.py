@@ -25,7 +25,7 @@ from rag.embedding import Embedder
 from rag.errors import RagError
 from rag.keyword import KeywordIndex
 from rag.store import Filters, IndexStore, StoredPassage
-from rag.text import keywords
+from rag.text import asks_about_document, keywords
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,12 @@ def fuse(
     }
 
 
+#: How many of the evidence's documents (in rank order) a question about a document may be
+#: about. Set by hand, not fitted (dev has four such questions): enough for the document a
+#: question describes when it is not the top one, few enough not to crowd the evidence.
+DOCUMENTS_DESCRIBED = 2
+
+
 class HybridRetriever:
     """Dense + BM25 retrieval with score fusion (``RagChain.as_retriever`` offers it to
     LlamaIndex apps)."""
@@ -188,6 +194,20 @@ class HybridRetriever:
         finally:
             self._refreshing = None
 
+    @staticmethod
+    def _about_documents(ordered: list[str], corpus: _Corpus) -> list[str]:
+        """For a question about a document ("who wrote the piece on ..."), the units that
+        describe the documents the evidence comes from (title, byline, republication credit):
+        they rarely share words or meaning with the question, so search alone misses them."""
+        docs = list(dict.fromkeys(corpus.units[u].doc_id for u in ordered if u in corpus.units))
+        out = []
+        for doc_id in docs[:DOCUMENTS_DESCRIBED]:
+            doc = corpus.docs.get(doc_id)
+            for uid, unit in doc.units.items() if doc else ():
+                if uid not in ordered and unit.describes_document:
+                    out.append(uid)
+        return out
+
     def search(
         self, question: str, k: int | None = None, filters: Filters | None = None
     ) -> Retrieval:
@@ -231,12 +251,21 @@ class HybridRetriever:
             by_unit = {uid: corpus.passage_ids[uid] for uid in missing}
             dense_best.update(self.store.unit_similarities(vector, by_unit))
 
-        fused = fuse(dense_best, lexical_best, self.settings.dense_weight)
+        weight = self.settings.dense_weight
+        fused = fuse(dense_best, lexical_best, weight)
 
         def order(uid: str) -> tuple[bool, float, str]:
             return (unit(uid).boilerplate, -fused[uid], uid)
 
         ordered = sorted(fused, key=order)[:k]
+        if asks_about_document(question):
+            about = self._about_documents(ordered, corpus)
+            if about:
+                ids = {uid: corpus.passage_ids[uid] for uid in about if uid not in dense_best}
+                dense_best.update(self.store.unit_similarities(vector, ids) if ids else {})
+                for uid in about:
+                    fused.setdefault(uid, fuse({uid: dense_best.get(uid, 0.0)}, {}, weight)[uid])
+                ordered += about
         evidence = [
             Evidence(
                 unit=unit(uid),

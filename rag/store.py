@@ -19,7 +19,7 @@ import math
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, get_args
 
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.vector_stores.types import (
@@ -30,7 +30,7 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQuery,
 )
 
-from rag.chunking import Passage, Unit, parse_date
+from rag.chunking import Passage, Unit, UnitKind, parse_date
 from rag.config import Settings
 from rag.errors import QuestionError, StoreError
 from rag.keyword import KEYWORDS_VERSION, unit_keywords
@@ -129,13 +129,23 @@ def passage_metadata(passage: Passage) -> dict[str, Any]:
     }
 
 
+def _unit_kind(value: Any) -> UnitKind:
+    if value not in get_args(UnitKind):
+        raise StoreError(
+            f"the index holds a unit of unknown kind {value!r} (written by another version?); "
+            "run `rag ingest --rebuild`"
+        )
+    kind: UnitKind = value
+    return kind
+
+
 def unit_from_metadata(meta: dict[str, Any]) -> Unit:
     return Unit(
         unit_id=str(meta["unit_id"]),
         doc_id=str(meta["doc_id"]),
         source=str(meta["source"]),
         title=str(meta["title"]),
-        kind=str(meta["kind"]),
+        kind=_unit_kind(meta["kind"]),
         ordinal=int(meta["ordinal"]),
         position=int(meta["position"]),
         text=str(meta["unit_text"]),

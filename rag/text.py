@@ -221,3 +221,29 @@ _NUMBER = re.compile(r"\b\d[\d,.]*\b")
 def numbers(text: str) -> set[str]:
     """Digit groups in ``text`` with thousands separators removed ("1,200" -> "1200")."""
     return {m.group(0).rstrip(".,").replace(",", "") for m in _NUMBER.finditer(normalize(text))}
+
+
+_DOCUMENT_QUESTION = re.compile(
+    r"\b(who wrote|written by|author|by whom|which outlet|what outlet|which publication|"
+    r"published|publication|ran the headline|headline|newsletter|title of)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_about_document(question: str) -> bool:
+    """The question is about a document (who wrote it, where or when it ran, its title), not
+    about what the document says."""
+    return bool(_DOCUMENT_QUESTION.search(question))
+
+
+_AUTHORSHIP = re.compile(
+    r"\b(who wrote|written by|authors?|by whom|writers?|originally (published|ran|appeared)|"
+    r"first (published|appeared)|republished)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_about_authorship(question: str) -> bool:
+    """The question asks who wrote a document or where it first ran: what its byline or credit
+    line says."""
+    return bool(_AUTHORSHIP.search(question))

@@ -8,13 +8,18 @@ questions are refused with a message."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from rag.chain import RagChain
+from rag.chunking import Unit, UnitKind
+from rag.embedding import Embedder
 from rag.errors import QuestionError
 from rag.results import REFUSAL
 from rag.store import Filters
+
+from .conftest import make_chain
 
 MARKER = re.compile(r"\[(\d+)\]")
 
@@ -66,3 +71,42 @@ def test_date_filter_keeps_only_headlines_in_range(fake_chain: RagChain) -> None
 def test_bad_questions_are_refused_with_a_message(fake_chain: RagChain, question: str) -> None:
     with pytest.raises(QuestionError):
         fake_chain.ask(question)
+
+
+def test_authorship_is_answered_from_the_described_documents_byline(
+    tmp_path: Path, fake_embedder: Embedder
+) -> None:
+    """The byline shares no word with "who wrote ...?": retrieval brings the described
+    document's byline and credit lines, and the answer quotes the byline; a question about a
+    subject no document covers is still refused."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "tariffs.txt").write_text(
+        "Zanzibar raises clove tariffs\n\nThe island raised clove export tariffs by a third on "
+        "Monday, traders said.\n\nExporters warned that buyers in India would turn elsewhere.\n\n"
+        "Amina Juma is a senior reporter at the Coastal Ledger.\n", "utf-8",
+    )  # fmt: skip
+    (docs / "rail.txt").write_text(
+        "A new railway for the north\n\nThe northern railway opened its first 40 kilometres of "
+        "track this week.\n\nThis article is republished from The Northern Review.\n", "utf-8",
+    )  # fmt: skip
+    chain = make_chain(tmp_path / "data", [docs], fake_embedder)
+    chain.ingest()
+    answer = chain.ask("Who wrote the piece about the Zanzibar clove tariffs?")
+    assert answer.answer == "Amina Juma is a senior reporter at the Coastal Ledger. [1]"
+    assert answer.citations[0].source.endswith("tariffs.txt")
+    credit = chain.ask("Where was the article about the northern railway originally published?")
+    assert "The Northern Review" in credit.answer and not credit.refused
+    assert chain.ask("Who wrote the article about the Mars rover landing?").refused
+
+
+def test_units_that_describe_their_document() -> None:
+    def unit(text: str, kind: UnitKind = "paragraph") -> Unit:
+        return Unit("u", "d", "a.txt", "T", kind, 1, 1, text)
+
+    assert unit("Lee Smith is a senior editor at The Weekly Standard.").describes_document
+    assert unit("By Jane Doe").describes_document
+    assert unit("This article is republished from The Conversation.").describes_document
+    assert unit("A title", "title").describes_document
+    assert not unit("Smith said the talks failed.").describes_document
+    assert not unit("Iran protests spread", "headline").describes_document
