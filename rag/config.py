@@ -155,18 +155,17 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = os.environ.get("RAG_CONFIG", "rag.toml")
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
-        return (init_settings, env_settings, toml)
-
-    @classmethod
-    def load(cls, **overrides: Any) -> Settings:
-        """Build settings, turning validation errors into a ``ConfigError`` that names the field."""
         config = os.environ.get("RAG_CONFIG")
         if config and not Path(config).is_file():
             raise ConfigError(
                 f"RAG_CONFIG points to {config!r}, which does not exist; fix the path"
             )
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config or "rag.toml")
+        return (init_settings, env_settings, toml)
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Build settings, turning validation errors into a ``ConfigError`` that names the field."""
         try:
             return cls(**overrides)
         except SettingsError as exc:
