@@ -24,13 +24,10 @@ from rag.verify import supports
 
 from .conftest import ROOT, SEEDS, free_port, make_chain, running
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        importlib.util.find_spec("llama_cpp") is None,
-        reason="llama-cpp-python is not installed (run `make local-llm`)",
-    ),
-]
+needs_llama = pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None,
+    reason="llama-cpp-python is not installed (run `make local-llm`)",
+)
 
 EXAMPLE = "Why do analysts doubt a Russia-Iran split?"
 
@@ -71,11 +68,15 @@ def assert_verified(answer: Answer) -> None:
             assert any(supports(body, by_n[n])[0] for n in cited), piece
 
 
+@pytest.mark.slow
+@needs_llama
 def test_packaged_model_is_assembled_and_verified(gguf: Path) -> None:
     assert gguf.stat().st_size > 1_000_000_000
     assert gguf.with_suffix(".sha256").read_text().strip().startswith("cc324af0")
 
 
+@pytest.mark.slow
+@needs_llama
 def test_local_backend_answers_the_example_with_verified_citations(local_chain: RagChain) -> None:
     events = list(local_chain.stream(EXAMPLE))
     assert events[0].kind == "evidence" and "[1]" in events[0].text
@@ -84,12 +85,16 @@ def test_local_backend_answers_the_example_with_verified_citations(local_chain: 
     assert_verified(answer)
 
 
+@pytest.mark.slow
+@needs_llama
 def test_local_backend_refuses_out_of_corpus_without_generating(local_chain: RagChain) -> None:
     events = list(local_chain.stream("What is the population of Tehran?"))
     assert [e.kind for e in events] == ["evidence", "final"]
     assert events[-1].result is not None and events[-1].result.refused
 
 
+@pytest.mark.slow
+@needs_llama
 def test_local_backend_follow_up(local_chain: RagChain) -> None:
     answer = local_chain.ask(
         "Where does he work?", history=[{"role": "user", "content": "Who is Alex Vatanka?"}]
@@ -124,6 +129,8 @@ def llama_server(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield url
 
 
+@pytest.mark.slow
+@needs_llama
 def test_openai_backend_against_a_real_local_server(
     llama_server: str, tmp_path: Path, embedder: Embedder
 ) -> None:
@@ -141,20 +148,86 @@ def test_openai_backend_against_a_real_local_server(
     assert_verified(answer)
 
 
-def test_openai_backend_must_be_configured(tmp_path: Path, embedder: Embedder) -> None:
-    chain = make_chain(tmp_path, [SEEDS], embedder, answerer="openai")
+def test_openai_backend_must_be_configured(tmp_path: Path, fake_embedder: Embedder) -> None:
+    chain = make_chain(tmp_path, [SEEDS], fake_embedder, answerer="openai")
     with pytest.raises(ConfigError, match="RAG_OPENAI_BASE_URL"):
         chain.ask("Who is Alex Vatanka?")
 
 
-def test_unreachable_endpoint_names_the_setting(tmp_path: Path, embedder: Embedder) -> None:
+def test_unreachable_endpoint_names_the_setting(tmp_path: Path, fake_embedder: Embedder) -> None:
     chain = make_chain(
         tmp_path,
         [SEEDS],
-        embedder,
+        fake_embedder,
         answerer="openai",
         openai_base_url=f"http://127.0.0.1:{free_port()}/v1",
         openai_model="x",
     )
     with pytest.raises(ModelError, match="RAG_OPENAI_BASE_URL"):
         chain.ask("Who is Alex Vatanka?")
+
+
+class _Endpoint:
+    """A minimal OpenAI-compatible chat endpoint on loopback that streams a fixed reply (or
+    fails with a status), recording what it was sent."""
+
+    def __init__(self, reply: str = "", status: int = 200) -> None:
+        import http.server
+        import json
+        import threading
+
+        outer = self
+        self.requests: list[tuple[dict[str, str], dict]] = []  # type: ignore[type-arg]
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.requests.append((dict(self.headers), body))
+                if status != 200:
+                    self.send_response(status)
+                    self.end_headers()
+                    self.wfile.write(b'{"error": "model not found"}')
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for i in range(0, len(reply), 5):
+                    chunk = {"choices": [{"delta": {"content": reply[i : i + 5]}}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.write(b": keep-alive\n\ndata: [DONE]\n\n")
+
+            def log_message(self, *args: object) -> None:
+                """Quiet."""
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def test_openai_stream_is_read_piece_by_piece_with_the_key_sent() -> None:
+    from rag.llm import OpenAIGenerator
+
+    endpoint = _Endpoint("Alex Vatanka is an Iran expert [1].")
+    try:
+        generator = OpenAIGenerator(endpoint.url, "m", api_key="sk-test")
+        pieces = list(generator.stream([{"role": "user", "content": "Who?"}], 32))
+    finally:
+        endpoint.close()
+    assert "".join(pieces) == "Alex Vatanka is an Iran expert [1]." and len(pieces) > 1
+    headers, body = endpoint.requests[0]
+    assert headers["Authorization"] == "Bearer sk-test"
+    assert body["model"] == "m" and body["stream"] is True and body["max_tokens"] == 32
+
+
+def test_openai_error_status_is_a_model_error_naming_the_settings() -> None:
+    from rag.llm import OpenAIGenerator
+
+    endpoint = _Endpoint(status=404)
+    try:
+        with pytest.raises(ModelError, match="404.*RAG_OPENAI_MODEL"):
+            list(OpenAIGenerator(endpoint.url, "missing").stream([], 8))
+    finally:
+        endpoint.close()
