@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from rag.chunking import BYLINE, CREDIT, Unit
+from rag.chunking import Unit, credits_document
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.features import (
@@ -259,16 +259,13 @@ class ExtractiveAnswerer:
             return None
         doc_id = content[0].unit.doc_id
         topic = [t for t in keywords(question) if t not in _DOCUMENT_WORDS]
-        found: set[str] = set()
-        for cand in ranked:
-            if cand.unit.doc_id == doc_id:
-                found.update(unit_keywords(cand.unit, cand.unit.text))
+        units = {c.unit.unit_id: c.unit for c in ranked if c.unit.doc_id == doc_id}
+        found = set().union(*(unit_keywords(u, u.text) for u in units.values()))
         if sum(same_family(t, found) for t in topic) < TOPIC_SHARE * len(topic):
             return None
         credits = [
             c for c in ranked
-            if c.unit.doc_id == doc_id and c.unit.kind == "paragraph"
-            and (BYLINE.match(c.text) or CREDIT.search(c.text))
+            if c.unit.doc_id == doc_id and c.unit.kind == "paragraph" and credits_document(c.text)
         ]  # fmt: skip
         return min(credits, key=lambda c: (c.evidence.rank, c.index)) if credits else None
 

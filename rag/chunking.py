@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 from rag.loading import Document
@@ -37,6 +38,11 @@ CREDIT = re.compile(
     r"(in|on))\b",
     re.IGNORECASE,
 )
+
+
+def credits_document(sentence: str) -> bool:
+    """A byline, an author's note or a republication credit."""
+    return bool(BYLINE.match(sentence) or CREDIT.search(sentence))
 
 
 @dataclass(frozen=True)
@@ -59,16 +65,14 @@ class Unit:
     def norm_text(self) -> str:
         return normalize(self.text)
 
-    @property
+    @cached_property
     def describes_document(self) -> bool:
         """The title, or a paragraph that says who wrote the document or where it first ran:
         what answers a question about the document ("who wrote it?") rather than its subject."""
         if self.kind == "title":
             return True
-        if self.kind != "paragraph":
-            return False
-        return any(BYLINE.match(s.text) for s in split_sentences(self.text)) or bool(
-            CREDIT.search(self.text)
+        return self.kind == "paragraph" and any(
+            credits_document(s.text) for s in split_sentences(self.text)
         )
 
     @property
