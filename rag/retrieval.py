@@ -263,8 +263,8 @@ class HybridRetriever:
             if about:
                 ids = {uid: corpus.passage_ids[uid] for uid in about if uid not in dense_best}
                 dense_best.update(self.store.unit_similarities(vector, ids) if ids else {})
-                for uid in about:
-                    fused.setdefault(uid, fuse({uid: dense_best.get(uid, 0.0)}, {}, weight)[uid])
+                unscored = {uid: dense_best.get(uid, 0.0) for uid in about if uid not in fused}
+                fused.update(fuse(unscored, {}, weight))
                 ordered += about
         evidence = [
             Evidence(
