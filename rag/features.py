@@ -125,9 +125,9 @@ def _has_type(kind: str, text: str, question_words: set[str]) -> bool:
 
 
 def counted(question: str) -> set[str] | None:
-    """What a "how many/much ...?" question counts: the stems of the common words after the
-    interrogative ("How many Hezbollah fighters are in Syria?" -> fighter, syria's lower-case
-    words only). ``None`` when the question does not ask for a count."""
+    """What a "how many/much ...?" question counts: the stems of the lower-case words after the
+    interrogative ("How many Hezbollah fighters are in Syria?" -> {"fighter"}; names are what
+    is counted about, not what is counted). ``None`` when the question does not ask for one."""
     match = _COUNT_QUESTION.search(question)
     if not match:
         return None
@@ -319,7 +319,7 @@ def extract(
                 float(bool(_DANGLING.match(c.text)) and c.index > 0),
                 float(c.index == 0),
                 float(things is not None),
-                float(bool(things) and counts(c.text, things or set())),
+                float(counts(c.text, things or set())),
             ]
         )
     at = {name: i for i, name in enumerate(FEATURES)}
