@@ -4,13 +4,22 @@ The default model is all-MiniLM-L6-v2 as shipped inside the PyPI package ``gt-al
 any sentence-transformers folder can be configured with ``RAG_EMBED_MODEL_PATH``. Nothing is ever
 fetched from a model hub.
 
-Two backends give the same vectors (cosine ≥ 0.99999, checked when the ONNX file is made):
+Three backends:
 
-- ``onnx`` (default): ONNX Runtime and the ``tokenizers`` library. Profiling ``rag ask`` showed
-  importing torch and sentence-transformers cost 7 of its 9 s cold start and 600 MiB; ONNX
-  Runtime imports in 20 ms and embeds a query in ~2 ms instead of ~7 ms on 2 cores. The ONNX file
-  is exported from the model's own weights once, on first use, under ``data_dir/models/onnx``
-  (that one export imports torch; nothing is downloaded).
+- ``onnx``: ONNX Runtime and the ``tokenizers`` library, the same vectors as torch (cosine
+  ≥ 0.99999, checked when the ONNX file is made). Profiling ``rag ask`` showed importing torch and
+  sentence-transformers cost 7 of its 9 s cold start and 600 MiB; ONNX Runtime imports in 20 ms
+  and embeds a query in ~2 ms instead of ~7 ms on 2 cores. The ONNX file is exported from the
+  model's own weights once, on first use, under ``data_dir/models/onnx`` (that one export imports
+  torch; nothing is downloaded).
+- ``onnx-int8`` (opt-in): that file with its matrix multiplications quantised to int8 (dynamic,
+  per channel), made from it once. On 2 cores it embeds the seeds' paragraphs 1.9x as fast
+  (454 vs 241/s) at cosine ≥ 0.989 to float32 (mean 0.993); per-tensor or unsigned weights were
+  as fast or slower and drifted to 0.93-0.96. Its vectors differ, so its index does too (its
+  ``model_id`` says int8). It is not the default because the evals did not hold: with the
+  scorer as fitted, test hit@5 fell 0.941 -> 0.926 and fact recall 0.853 -> 0.838; refitted on
+  its own dev features, test fact recall rose to 0.868 but dev fell 0.874 -> 0.844 and test
+  hit@5 stayed 0.926 (the issue allows one point). For bulk ingest where speed matters more.
 - ``torch``: sentence-transformers itself, for models the ONNX path does not cover.
 
 ``LlamaIndexEmbedding`` adapts either to llama-index.
@@ -45,6 +54,9 @@ if TYPE_CHECKING:
 
 # Sentences used to check an exported ONNX file against the model it came from.
 _PROBES = ["Who is Alex Vatanka?", "Iran and Russia signed a partnership in January 2025."]
+# The least cosine an int8 file may have to its float32 source on the probes: measured at 0.989
+# over the seeds' 117 paragraphs, so a file below 0.98 was quantised wrongly and is not used.
+INT8_AGREEMENT = 0.98
 
 
 def default_model_path() -> Path:
@@ -69,6 +81,9 @@ class Embedder(ABC):
     """A sentence embedding model in ``model_path``: normalised vectors, a word-piece count, and an
     id that changes when the model does. Loaded on first use or by ``warm_up()``."""
 
+    #: Appended to ``model_id`` by a backend whose vectors differ from the model's own.
+    variant = ""
+
     def __init__(self, model_path: Path, batch_size: int = 32, threads: int | None = None) -> None:
         self.model_path = Path(model_path)
         self.batch_size = batch_size
@@ -90,12 +105,18 @@ class Embedder(ABC):
             settings.data_dir / "models" / "onnx",
             settings.embed_batch_size,
             settings.torch_threads,
+            int8=settings.embed_backend == "onnx-int8",
         )
 
-    @cached_property
+    @property
     def model_id(self) -> str:
-        """Identifies the model's weights and configuration without hashing the weights. Both
-        backends share it: their vectors are the same, so is the index."""
+        """What the index is named after: the weights, plus the variant of a backend whose vectors
+        differ (torch and float32 ONNX share an index; int8 has its own)."""
+        return self.weights_id + self.variant
+
+    @cached_property
+    def weights_id(self) -> str:
+        """Identifies the model's weights and configuration without hashing the weights."""
         digest = hashlib.sha256()
         for name in ("config.json", "modules.json", "sentence_bert_config.json"):
             file = self.model_path / name
@@ -206,15 +227,23 @@ class OnnxEmbedder(Embedder):
         cache_dir: Path,
         batch_size: int = 32,
         threads: int | None = None,
+        int8: bool = False,
     ) -> None:
         super().__init__(model_path, batch_size, threads)
         self.cache_dir = Path(cache_dir)
+        self.int8 = int8
+        self.variant = "-int8" if int8 else ""
         self._session: Any = None
         self._tokenizer: Tokenizer | None = None
         self._counter: Tokenizer | None = None
 
     @property
+    def float32_path(self) -> Path:
+        return self.cache_dir / f"{self.weights_id}.onnx"
+
+    @property
     def onnx_path(self) -> Path:
+        """The file this embedder runs: the float32 export, or its int8 copy."""
         return self.cache_dir / f"{self.model_id}.onnx"
 
     @cached_property
@@ -258,8 +287,13 @@ class OnnxEmbedder(Embedder):
 
     def _load(self) -> None:
         self._tokenizers()
-        if not self.onnx_path.is_file():
-            export_onnx(self.model_path, self.onnx_path, self._pooling, self.threads)
+        if not self.float32_path.is_file() and not (self.int8 and self.onnx_path.is_file()):
+            export_onnx(self.model_path, self.float32_path, self._pooling, self.threads)
+        if self.int8 and not self.onnx_path.is_file():
+            self._quantize()
+        self._session = self._open(self.onnx_path)
+
+    def _open(self, path: Path) -> Any:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -267,14 +301,51 @@ class OnnxEmbedder(Embedder):
             options.intra_op_num_threads = self.threads
         options.log_severity_level = 3
         try:
-            self._session = ort.InferenceSession(
-                str(self.onnx_path), options, providers=["CPUExecutionProvider"]
-            )
+            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types
             raise ModelError(
-                f"cannot load {self.onnx_path} ({exc}); delete it to export it again, or set "
+                f"cannot load {path} ({exc}); delete it to export it again, or set "
                 "RAG_EMBED_BACKEND=torch"
             ) from exc
+
+    def _quantize(self) -> None:
+        """Write the int8 copy of the float32 file, checked against it on the probes before it is
+        put in place (under a temporary name, like the export)."""
+        import logging
+
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        partial = self.onnx_path.with_name(f".{self.onnx_path.name}.{os.getpid()}.partial")
+        root = logging.getLogger()
+        level = root.level
+        try:
+            root.setLevel(logging.ERROR)  # its advice to pre-process first, which changes nothing
+            quantize_dynamic(
+                str(self.float32_path),
+                str(partial),
+                per_channel=True,
+                weight_type=QuantType.QInt8,
+                op_types_to_quantize=["MatMul"],
+            )
+            want = self._run(self._open(self.float32_path), _PROBES)
+            got = self._run(self._open(partial), _PROBES)
+            agreement = float((got * want).sum(axis=1).min())
+            if agreement < INT8_AGREEMENT:
+                raise ModelError(
+                    f"the int8 copy of {self.float32_path} disagrees with it (cosine "
+                    f"{agreement:.3f}); set RAG_EMBED_BACKEND=onnx"
+                )
+            os.replace(partial, self.onnx_path)
+        except ModelError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the quantiser raises many types
+            raise ModelError(
+                f"cannot quantise {self.float32_path} ({type(exc).__name__}: {exc}); "
+                "set RAG_EMBED_BACKEND=onnx"
+            ) from exc
+        finally:
+            root.setLevel(level)
+            partial.unlink(missing_ok=True)
 
     @property
     def max_tokens(self) -> int:
@@ -289,9 +360,12 @@ class OnnxEmbedder(Embedder):
         return [list(map(float, v)) for v in self.embed_array(texts)]
 
     def embed_array(self, texts: list[str]) -> np.ndarray:
+        self.warm_up()
+        return self._run(self._session, texts)
+
+    def _run(self, session: Any, texts: list[str]) -> np.ndarray:
         import numpy as np
 
-        self.warm_up()
         tokenizer, _ = self._tokenizers()
         encodings = tokenizer.encode_batch(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
@@ -304,7 +378,7 @@ class OnnxEmbedder(Embedder):
                 n = len(encodings[i].ids)
                 ids[row, :n] = encodings[i].ids
                 mask[row, :n] = 1
-            hidden = self._session.run(
+            hidden = session.run(
                 None,
                 {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
             )[0]
