@@ -32,6 +32,7 @@ Three backends:
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import threading
@@ -367,6 +368,7 @@ class OnnxEmbedder(Embedder):
         import numpy as np
 
         tokenizer, _ = self._tokenizers()
+        inputs = {i.name for i in session.get_inputs()}
         encodings = tokenizer.encode_batch(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         out = np.zeros((len(texts), 0), dtype=np.float32)
@@ -378,10 +380,8 @@ class OnnxEmbedder(Embedder):
                 n = len(encodings[i].ids)
                 ids[row, :n] = encodings[i].ids
                 mask[row, :n] = 1
-            hidden = session.run(
-                None,
-                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
-            )[0]
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            hidden = session.run(None, {k: v for k, v in feed.items() if k in inputs})[0]
             vectors = _pool(hidden, mask, self._pooling)
             if out.shape[1] == 0:
                 out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
@@ -444,11 +444,8 @@ def export_onnx(model_path: Path, target: Path, pooling: str, threads: int | Non
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            out = self.model(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            )
-            return out.last_hidden_state
+        def forward(self, *inputs: Any) -> Any:
+            return self.model(**dict(zip(names, inputs, strict=True))).last_hidden_state
 
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
@@ -456,21 +453,20 @@ def export_onnx(model_path: Path, target: Path, pooling: str, threads: int | Non
         reference = _load_sentence_transformer(model_path, threads)
         model = AutoModel.from_pretrained(str(model_path), local_files_only=True).eval()
         sample = reference.tokenizer(_PROBES, padding=True, return_tensors="pt")
+        sample["token_type_ids"] = torch.zeros_like(sample["input_ids"])
+        # BERT-like models take token types; MPNet and others have none.
+        accepted = inspect.signature(model.forward).parameters
+        names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in accepted]
         axes = {0: "batch", 1: "tokens"}
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer notes about shapes the export makes dynamic
             torch.onnx.export(
                 _Hidden(model),
-                (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
+                tuple(sample[n] for n in names),
                 str(partial),
-                input_names=["input_ids", "attention_mask", "token_type_ids"],
+                input_names=names,
                 output_names=["hidden"],
-                dynamic_axes={
-                    "input_ids": axes,
-                    "attention_mask": axes,
-                    "token_type_ids": axes,
-                    "hidden": axes,
-                },
+                dynamic_axes={**{n: axes for n in names}, "hidden": axes},
                 opset_version=17,
                 dynamo=False,
             )
@@ -478,7 +474,8 @@ def export_onnx(model_path: Path, target: Path, pooling: str, threads: int | Non
 
         session = ort.InferenceSession(str(partial), providers=["CPUExecutionProvider"])
         feed = {k: sample[k].numpy().astype(np.int64) for k in ("input_ids", "attention_mask")}
-        feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+        if "token_type_ids" in names:
+            feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
         got = _pool(session.run(None, feed)[0], feed["attention_mask"], pooling)
         want = reference.encode(_PROBES, normalize_embeddings=True, convert_to_numpy=True)
         agreement = float((got * want).sum(axis=1).min())

@@ -74,3 +74,53 @@ def test_a_damaged_int8_file_says_what_to_do(float32: OnnxEmbedder, tmp_path: Pa
     model.onnx_path.write_bytes(b"not a model")
     with pytest.raises(ModelError, match="delete it"):
         model.warm_up()
+
+
+def _tiny_mpnet(folder: Path, tokenizer_from: Path) -> Path:
+    """A two-layer MPNet with random weights, saved as a sentence-transformers folder: a model
+    whose forward takes no token types, like all-mpnet-base-v2, in a few hundred kilobytes."""
+    import json
+
+    import torch
+    from transformers import MPNetConfig, MPNetModel
+
+    torch.manual_seed(0)
+    config = MPNetConfig(
+        vocab_size=30527, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=130,
+    )  # fmt: skip
+    MPNetModel(config).eval().save_pretrained(folder)
+    for name in ("tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"):
+        if (tokenizer_from / name).is_file():
+            shutil.copy(tokenizer_from / name, folder / name)
+    (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 128}))
+    (folder / "1_Pooling").mkdir()
+    (folder / "1_Pooling" / "config.json").write_text(
+        json.dumps({"word_embedding_dimension": 32, "pooling_mode_mean_tokens": True})
+    )
+    (folder / "modules.json").write_text(
+        json.dumps([
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling",
+             "type": "sentence_transformers.models.Pooling"},
+        ])
+    )  # fmt: skip
+    return folder
+
+
+def test_a_model_without_token_types_exports_and_agrees(
+    float32: OnnxEmbedder, tmp_path: Path
+) -> None:
+    from rag.embedding import TorchEmbedder
+
+    folder = _tiny_mpnet(tmp_path / "tiny-mpnet", float32.model_path)
+    onnx = OnnxEmbedder(folder, tmp_path / "onnx")
+    texts = _paragraphs()[:5]
+    got = onnx.embed_array(texts)
+    want = np.asarray(TorchEmbedder(folder).embed(texts), dtype=np.float32)
+    assert got.shape == (5, 32)
+    assert float((got * want).sum(axis=1).min()) > 0.9999
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(onnx.onnx_path), providers=["CPUExecutionProvider"])
+    assert {i.name for i in session.get_inputs()} == {"input_ids", "attention_mask"}
