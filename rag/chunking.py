@@ -105,6 +105,12 @@ def _unit_id(doc_id: str, kind: str, text: str) -> str:
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
+def unit_of_passage(passage_id: str) -> str:
+    """The unit a passage cites: its id up to the first colon (``split_passages`` names a
+    unit's windows ``<unit>:<n>`` and ``<unit>:s<n>``; unit ids are hex)."""
+    return passage_id.partition(":")[0]
+
+
 # --- headlines -------------------------------------------------------------------------------
 
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.chunking import Unit
+from rag.chunking import Unit, unit_of_passage
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.errors import RagError
@@ -219,21 +219,22 @@ class HybridRetriever:
         t0 = time.perf_counter()
         vector = self.embedder.embed_query(question)
         t1 = time.perf_counter()
-        dense_hits = self.store.query(vector, self.settings.candidates, filters)
+        dense_hits = self.store.nearest(vector, self.settings.candidates, filters)
         terms = keywords(question)
         accepts = filters.accepts if filters else None
         unit_scores = corpus.keywords.unit_scores(terms, accepts, key=filters)
         t2 = time.perf_counter()
 
         dense_best: dict[str, float] = {}
-        # A unit an ingest wrote after this process read the index version is in the dense hits
-        # but not yet in the keyword corpus: its unit comes with the hit.
-        arrived: dict[str, Unit] = {}
-        for passage, cosine in dense_hits:
-            uid = passage.unit.unit_id
+        for passage_id, cosine in dense_hits:
+            uid = unit_of_passage(passage_id)
             dense_best[uid] = max(dense_best.get(uid, -1.0), cosine)
-            if uid not in corpus.units:
-                arrived[uid] = passage.unit
+        # A unit an ingest wrote after this process read the index version is in the dense hits
+        # but not yet in the keyword corpus: it is read from the store.
+        unknown = [pid for pid, _ in dense_hits if unit_of_passage(pid) not in corpus.units]
+        arrived = {p.unit.unit_id: p.unit for p in self.store.passages(unknown)} if unknown else {}
+        for uid in {unit_of_passage(pid) for pid in unknown} - arrived.keys():
+            del dense_best[uid]  # removed since the search: nothing left to cite
 
         def unit(uid: str) -> Unit:
             return corpus.units.get(uid) or arrived[uid]

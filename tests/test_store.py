@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from rag import cli
+from rag.chain import RagChain
 from rag.embedding import Embedder
 from rag.errors import QuestionError, StoreError
 from rag.store import Filters
@@ -244,3 +245,38 @@ def test_filters_parse_names_the_field_the_user_typed_into() -> None:
         Filters.parse((), "yesterday", None, names=("--since", "--until"))
     with pytest.raises(QuestionError, match="From date 2026-01-06 is after To date 2025-12-27"):
         Filters.parse((), "2026-01-06", "2025-12-27", names=("From date", "To date"))
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(sources=(str(SEEDS / "001_0479f5dab17c5578.txt"),)),
+        Filters(date_from="2026-01-02"),
+        Filters(date_to="2025-12-27"),
+        Filters(date_from="2025-12-27", date_to="2026-01-02"),
+        Filters(sources=(str(SEEDS / "001_0479f5dab17c5578.txt"),), date_from="2026-01-06"),
+        Filters(sources=("no such file",)),
+    ],
+    ids=["source", "from", "to", "range", "source-and-date", "nothing"],
+)
+def test_the_store_filter_keeps_what_filters_accepts(
+    fake_chain: RagChain, filters: Filters
+) -> None:
+    """Chroma's ``where`` and ``Filters.accepts`` are two spellings of one rule."""
+    from rag.chunking import unit_of_passage
+
+    store = fake_chain.store
+    units = {p.unit.unit_id: p.unit for p in store.all_passages()}
+    vector = fake_chain.embedder.embed_query("Iran")
+    found = {unit_of_passage(pid) for pid, _ in store.nearest(vector, store.count(), filters)}
+    assert found == {uid for uid, unit in units.items() if filters.accepts(unit)}
+
+
+def test_titles_filter_too(fake_chain: RagChain) -> None:
+    store = fake_chain.store
+    title = next(p.unit.title for p in store.all_passages() if p.unit.title)
+    vector = fake_chain.embedder.embed_query("Iran")
+    hits = store.nearest(vector, 10, Filters(sources=(title,)))
+    assert hits
+    units = {p.unit.unit_id: p.unit for p in store.passages([pid for pid, _ in hits])}
+    assert {u.title for u in units.values()} == {title}
