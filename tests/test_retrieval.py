@@ -99,7 +99,7 @@ def test_a_unit_written_after_the_version_was_read_is_still_answered(
 ) -> None:
     """An ingest in another process between this process's version read and its dense query:
     the new unit is among the dense hits but not in the keyword corpus yet. It is used, with the
-    unit its hit carries, instead of failing the question."""
+    unit read from the store by its passage id, instead of failing the question."""
     chain = make_chain(tmp_path / "data", [corpus], embedder)
     chain.ingest()
     stale = chain.retriever.corpus()
