@@ -79,6 +79,15 @@ class Settings(BaseSettings):
         None, ge=1, description="CPU threads for the embedding model (either backend)."
     )
 
+    # Reading the index version costs three Chroma calls; under 8 concurrent /api/ask clients
+    # they were a fifth of the server's samples (py-spy). One read a second is what a replica
+    # needs to follow another process's ingest; its own ingests are seen at once.
+    index_check_s: float = Field(
+        1.0,
+        ge=0.0,
+        description="How often a serving process looks for changes another process made to the "
+        "index, in seconds (0: before every question).",
+    )
     top_k: int = Field(8, ge=1, le=50, description="Units handed to the answerer.")
     candidates: int = Field(50, ge=5, le=500, description="Candidates per retriever before fusion.")
     dense_weight: float = Field(

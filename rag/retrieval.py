@@ -14,6 +14,7 @@ Boilerplate units (text repeated verbatim in a document) rank after all content.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -150,12 +151,21 @@ class HybridRetriever:
         self._corpus: _Corpus | None = None
         self._lock = threading.Lock()
         self._refreshing: threading.Thread | None = None
+        self._version: tuple[str, float] | None = None
+
+    def _current_version(self) -> str:
+        """The index version, read from the store at most every ``index_check_s`` seconds."""
+        now = time.monotonic()
+        read = self._version
+        if read is None or now - read[1] >= self.settings.index_check_s:
+            read = self._version = (self.store.version(), now)
+        return read[0]
 
     def corpus(self) -> _Corpus:
         """The keyword corpus for the index as it is now, or, while a newer version is being read
         in the background, the previous one: at 100k units rebuilding took 4.8 s, and questions
         should not queue behind it (dense hits already see the new units; ``search`` copes)."""
-        version = self.store.version()
+        version = self._current_version()
         with self._lock:
             current = self._corpus
             if current is None:
@@ -172,8 +182,9 @@ class HybridRetriever:
         """Bring an already loaded keyword corpus up to date now (after this process ingested,
         so that what it just added is found at once); a no-op before the first question."""
         with self._lock:
+            self._version = None
             if self._corpus is not None:
-                version = self.store.version()
+                version = self._current_version()
                 if version != self._corpus.version:
                     self._corpus = _Corpus.load(self.store, version, self._corpus)
 
@@ -212,7 +223,6 @@ class HybridRetriever:
         self, question: str, k: int | None = None, filters: Filters | None = None
     ) -> Retrieval:
         """The ``k`` best units for ``question`` (default: ``settings.top_k``)."""
-        import time
 
         k = k or self.settings.top_k
         corpus = self.corpus()

@@ -10,7 +10,7 @@ from rag.embedding import Embedder
 from rag.retrieval import fuse
 from rag.store import Filters
 
-from .conftest import make_chain
+from .conftest import SEEDS, make_chain
 
 
 @pytest.mark.slow
@@ -118,7 +118,7 @@ def test_another_process_ingesting_is_picked_up_in_the_background(
     keyword corpus while it reads the new version, then uses the new one."""
     writer = make_chain(tmp_path / "data", [corpus], embedder)
     writer.ingest()
-    replica = make_chain(tmp_path / "data", [corpus], embedder)
+    replica = make_chain(tmp_path / "data", [corpus], embedder, index_check_s=0)
     assert replica.retrieve("okapibourg").evidence[0].lexical == 0.0
     (corpus / "new.txt").write_text("Okapibourg\n\nOkapibourg opened a port in May.\n")
     writer.ingest()
@@ -140,3 +140,22 @@ def test_fuse_weights_normalised_bm25_against_clipped_cosine() -> None:
 def test_fuse_without_keyword_hits_is_dense_alone() -> None:
     assert fuse({"a": 0.6}, {}, dense_weight=0.7) == {"a": pytest.approx(0.42)}
     assert fuse({}, {"x": 2.0}, dense_weight=1.0) == {"x": 0.0}
+
+
+@pytest.mark.parametrize(("check_s", "reads"), [(3600.0, 0), (0.0, 5)])
+def test_the_index_version_is_read_at_most_every_index_check_s(
+    tmp_path: Path, fake_embedder: Embedder, check_s: float, reads: int
+) -> None:
+    """Three Chroma calls a question were a fifth of a loaded server's time: a serving process
+    re-reads the version only every ``index_check_s`` (its own ingests refresh it at once)."""
+    chain = make_chain(tmp_path / "data", [SEEDS], fake_embedder, index_check_s=check_s)
+    chain.ensure_index()
+    chain.retrieve("Iran")
+    calls = []
+    real = chain.store.version
+    chain.store.version = lambda: calls.append(1) or real()  # type: ignore[method-assign]
+    for _ in range(5):
+        chain.retrieve("Iran")
+    assert len(calls) == reads
+    chain.retriever.refresh()
+    assert len(calls) == reads + 1
