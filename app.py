@@ -16,12 +16,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="citerag chat and HTTP API")
     parser.add_argument("--host", help="interface to listen on (default RAG_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default RAG_PORT or 7860)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="API processes (needs --api-only); one per core"
+    )
+    parser.add_argument("--api-only", action="store_true", help="the HTTP API without the chat")
     args = parser.parse_args()
     from rag.errors import RagError
     from rag.server import serve
 
     try:
-        serve(host=args.host, port=args.port)
+        serve(host=args.host, port=args.port, workers=args.workers, api_only=args.api_only)
     except RagError as exc:
         raise SystemExit(f"citerag: error: {exc}") from None
 

@@ -157,6 +157,27 @@ def bench_seeds(data: Path, questions: list[str]) -> dict[str, float]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    # The same load on the API alone, one process per core (`app.py --api-only --workers 2`).
+    port = free_port()
+    command = [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--api-only"]
+    server = subprocess.Popen(
+        [*command, "--workers", "2"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(base + "/api/health")
+        import httpx
+
+        while httpx.get(base + "/api/health", timeout=5).json()["status"] != "ready":
+            time.sleep(0.05)
+        for question in questions:  # both workers load their keyword index before the clock
+            httpx.post(base + "/api/ask", json={"question": question}, timeout=60)
+        workers = load_test(base + "/api/ask", questions, clients=8, seconds=20.0)
+        out.update({k.replace("api_", "api_workers_"): v for k, v in workers.items()})
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
     return out
 
 
@@ -323,6 +344,10 @@ def print_table(
           f"({s['embed_passages_per_s_int8'] / s['embed_passages_per_s_onnx']:.1f}x)")  # fmt: skip
     print(f"  /api/ask, 8 clients     p50 {s['api_p50_ms']:.0f} ms, p95 {s['api_p95_ms']:.0f} ms, "
           f"{s['api_answers_per_s']:.0f} answers/s, {s['api_errors']:.0f} errors")  # fmt: skip
+    print(f"    --api-only, 2 workers p50 {s['api_workers_p50_ms']:.0f} ms, "
+          f"p95 {s['api_workers_p95_ms']:.0f} ms, {s['api_workers_answers_per_s']:.0f} answers/s "
+          f"({s['api_workers_answers_per_s'] / s['api_answers_per_s']:.1f}x the chat server), "
+          f"{s['api_workers_errors']:.0f} errors")  # fmt: skip
     print(
         f"  cold `rag ask`          {s['cold_ask_s']:.2f} s, peak {s['cold_ask_peak_mib']:.0f} MiB"
     )

@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="start the chat and HTTP API (same as `python app.py`)")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="API processes (needs --api-only); one per core"
+    )
+    serve.add_argument("--api-only", action="store_true", help="the HTTP API without the chat")
     return parser
 
 
@@ -71,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             from rag.server import serve
 
-            serve(host=args.host, port=args.port)
+            serve(host=args.host, port=args.port, workers=args.workers, api_only=args.api_only)
             return 0
     except RagError as exc:
         print(f"rag: error: {exc}", file=sys.stderr)

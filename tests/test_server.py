@@ -460,3 +460,38 @@ def test_api_maps_each_error_to_its_status_with_the_message(
     response = api.post("/api/ask", json={"question": "Who is Lee Smith?"})
     assert response.status_code == status
     assert "what to do" in response.json()["detail"]
+
+
+@pytestmark_slow
+def test_api_workers_share_one_index_built_once(tmp_path: Path) -> None:
+    """``--api-only --workers 2`` on an empty index: it is built once, before the workers start
+    (they would race for the ingest lock), and both workers answer."""
+    port = free_port()
+    data = tmp_path / "data"
+    env = {**os.environ, "RAG_DATA_DIR": str(data), "RAG_CORPUS": str(SEEDS)}
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        return bool(httpx.get(f"{url}/api/health", timeout=2).json()["status"] == "ready")
+
+    command = [sys.executable, "app.py", "--port", str(port), "--api-only", "--workers", "2"]
+    with running(command, ready, tmp_path / "server.log", 300, cwd=ROOT, env=env):
+        pids = set()
+        deadline = time.monotonic() + 120
+        while len(pids) < 2 and time.monotonic() < deadline:
+            with httpx.Client() as client:  # a new connection may land on the other worker
+                health = client.get(f"{url}/api/health", timeout=5).json()
+            if health["status"] == "ready":
+                pids.add(health["pid"])
+        assert len(pids) == 2
+        for _ in range(4):
+            r = httpx.post(f"{url}/api/ask", json={"question": "Who is Alex Vatanka?"}, timeout=60)
+            assert r.status_code == 200 and r.json()["citations"]
+        assert httpx.get(f"{url}/", timeout=5).status_code == 404  # no chat in API-only mode
+
+
+def test_several_workers_need_api_only(capsys: pytest.CaptureFixture[str]) -> None:
+    from rag import cli
+
+    assert cli.main(["serve", "--workers", "2"]) == 2
+    assert "add --api-only" in capsys.readouterr().err
