@@ -60,7 +60,7 @@ test-fast: $(STAMP)
 evals: $(STAMP)
 	$(BIN)/pytest evals
 
-# Refit the answer scorer (rag/scorer.json) on the dev part of evals/data; never reads test.
+# Refit the answer scorer (rag/query/scorer.json) on the dev part of evals/data; never reads test.
 fit: $(STAMP)
 	$(BIN)/python -m evals.fit
 

@@ -2,7 +2,7 @@
 
 Defaults come from ``RAG_HOST`` / ``RAG_PORT`` (127.0.0.1:7860). The server never shares itself
 publicly, and listens beyond loopback only with ``RAG_API_TOKEN`` set. The work lives in
-``rag/server.py``; this file is the entry point people expect.
+``rag/app/server.py``; this file is the entry point people expect.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ def main() -> None:
     )
     parser.add_argument("--api-only", action="store_true", help="the HTTP API without the chat")
     args = parser.parse_args()
+    from rag.app.server import serve
     from rag.errors import RagError
-    from rag.server import serve
 
     try:
         serve(host=args.host, port=args.port, workers=args.workers, api_only=args.api_only)

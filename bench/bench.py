@@ -110,7 +110,7 @@ def bench_seeds(data: Path, questions: list[str]) -> dict[str, float]:
     out["query_embedding_p50_ms"] = statistics.median(embed)
     out["answer_over_query_embedding"] = out["seed_answer_p50_ms"] / out["query_embedding_p50_ms"]
 
-    from rag.embedding import OnnxEmbedder, TorchEmbedder
+    from rag.index.embedding import OnnxEmbedder, TorchEmbedder
 
     torch_embedder = TorchEmbedder(chain.embedder.model_path)
     torch_embedder.warm_up()
@@ -255,7 +255,7 @@ def bench_size(units: int, workdir: Path) -> dict[str, float]:
 
     from llama_index.core import VectorStoreIndex
 
-    from rag.embedding import LlamaIndexEmbedding
+    from rag.index.embedding import LlamaIndexEmbedding
 
     baseline = VectorStoreIndex.from_vector_store(
         chain.store.vector_store, embed_model=LlamaIndexEmbedding(chain.embedder)

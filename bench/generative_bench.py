@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def bench_generative(questions: list[str]) -> dict[str, float]:
     """Extractive vs local generation on the same questions: time to first text, total time,
     tokens per second, and the share of generated sentences the verifier dropped."""
-    from rag.llm import packaged_model
+    from rag.query.llm import packaged_model
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings.load(

@@ -11,7 +11,7 @@ import rag  # noqa: F401  (offline environment first)
 from evals.harness import GoldItem, Scoreboard, citerag_system, load_gold, run, write_reports
 from rag.chain import RagChain
 from rag.config import Settings
-from rag.embedding import Embedder, LlamaIndexEmbedding
+from rag.index.embedding import Embedder, LlamaIndexEmbedding
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -122,14 +122,14 @@ def llm_subset(gold: list[GoldItem]) -> list[GoldItem]:
 def local_generator(eval_chain: RagChain) -> Any:
     if not local_llm_installed():
         pytest.skip("the local LLM backend is not installed (make local-llm)")
-    from rag.llm import LocalGenerator, packaged_model
+    from rag.query.llm import LocalGenerator, packaged_model
 
     return LocalGenerator(packaged_model(ROOT / ".rag"), threads=2)
 
 
 @pytest.fixture(scope="session")
 def ours_llm(eval_chain: RagChain, local_generator: Any, llm_subset: list[GoldItem]) -> Scoreboard:
-    from rag.generative import GenerativeAnswerer
+    from rag.query.generative import GenerativeAnswerer
 
     extractive = eval_chain.extractive
     eval_chain._answerers["local"] = GenerativeAnswerer(
@@ -218,6 +218,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 def _documents(folder: Path) -> list[Path]:
-    from rag.loading import discover
+    from rag.index.loading import discover
 
     return discover([folder])[0]

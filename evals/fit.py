@@ -1,4 +1,5 @@
-"""Fit the answer scorer (``rag/scorer.json``) on the dev part of the gold set, and nothing else.
+"""Fit the answer scorer (``rag/query/scorer.json``) on the dev part of the gold set, and
+nothing else.
 
     python -m evals.fit            # or: make fit
 
@@ -40,13 +41,13 @@ import numpy as np
 
 import rag  # noqa: F401  (offline environment first)
 from evals.harness import Cited, GoldItem, Response, load_gold, score_item, states
-from rag.answer import Candidate, ExtractiveAnswerer
 from rag.chain import RagChain
 from rag.config import Settings
-from rag.conversation import rewrite
-from rag.embedding import Embedder
-from rag.features import FEATURES, QUESTION_FEATURES, Sentence, question_row
-from rag.scorer import DEFAULT_PATH, Linear, Scorer
+from rag.index.embedding import Embedder
+from rag.query.answer import Candidate, ExtractiveAnswerer
+from rag.query.conversation import rewrite
+from rag.query.features import FEATURES, QUESTION_FEATURES, Sentence, question_row
+from rag.query.scorer import DEFAULT_PATH, Linear, Scorer
 from rag.text import normalize
 
 ROOT = Path(__file__).resolve().parent.parent

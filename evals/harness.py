@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.chunking import Unit
+from rag.index.chunking import Unit
 from rag.text import normalize
 
 DATA = Path(__file__).parent / "data"
@@ -212,8 +212,8 @@ class Scoreboard:
 
 def corpus_units(folder: Path) -> list[Unit]:
     """The citable units of a corpus folder, as ingest would cut them (no index needed)."""
-    from rag.chunking import split_units
-    from rag.loading import discover, load_document
+    from rag.index.chunking import split_units
+    from rag.index.loading import discover, load_document
 
     files, _ = discover([folder])
     return [u for f in files for u in split_units(load_document(f))]

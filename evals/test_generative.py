@@ -25,7 +25,7 @@ THRESHOLDS = {
     # The generative answerer refuses exactly when the extractive one does: 2 of the subset's 34
     # answerable questions since the document answers (test_quality.py), 3 before.
     "false_refusal_rate": ("<=", 0.06),
-    # Since why/how evidence lists the analysts' quoted words first (rag/answer.py), the model
+    # Since why/how evidence lists the analysts' quoted words first (rag/query/answer.py), the model
     # states more facts (0.706 -> 0.735) and cites better (0.758 -> 0.769) but writes more that
     # the verifier drops (0.333 -> 0.400): this line was lowered by that measured trade.
     "verifier_drop_share": ("<=", 0.36),

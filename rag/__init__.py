@@ -11,9 +11,9 @@ from rag import _offline  # noqa: F401  (must run before any library import)
 from rag.chain import RagChain
 from rag.config import Settings
 from rag.errors import ConfigError, DocumentError, ModelError, QuestionError, RagError, StoreError
-from rag.ingest import IngestReport
+from rag.index.ingest import IngestReport
+from rag.index.store import Filters
 from rag.results import Answer, Citation
-from rag.store import Filters
 
 __all__ = [
     "Answer",

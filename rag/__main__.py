@@ -1,3 +1,3 @@
-from rag.cli import main
+from rag.app.cli import main
 
 raise SystemExit(main())

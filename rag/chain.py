@@ -20,16 +20,16 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.answer import Answerer, ExtractiveAnswerer
 from rag.config import Settings
-from rag.conversation import rewrite
-from rag.embedding import Embedder
 from rag.errors import QuestionError, RagError, StoreError
-from rag.ingest import IngestReport, Progress, ingest
-from rag.lock import IngestLock
+from rag.index.embedding import Embedder
+from rag.index.ingest import IngestReport, Progress, ingest
+from rag.index.lock import IngestLock
+from rag.index.store import Filters, IndexStore
+from rag.query.answer import Answerer, ExtractiveAnswerer
+from rag.query.conversation import rewrite
+from rag.query.retrieval import HybridRetriever, Retrieval
 from rag.results import Answer, Event, final
-from rag.retrieval import HybridRetriever, Retrieval
-from rag.store import Filters, IndexStore
 
 if TYPE_CHECKING:
     from rag.llamaindex import CitedQueryEngine, CitedRetriever
@@ -87,8 +87,8 @@ class RagChain:
         name = name or self.settings.answerer
         extractive = self.extractive
         if name not in self._answerers:
-            from rag.generative import GenerativeAnswerer
-            from rag.llm import generator_from_settings
+            from rag.query.generative import GenerativeAnswerer
+            from rag.query.llm import generator_from_settings
 
             settings = self.settings.model_copy(update={"answerer": name})
             self._answerers[name] = GenerativeAnswerer(

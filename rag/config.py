@@ -60,7 +60,7 @@ class Settings(BaseSettings):
         description="onnx: ONNX Runtime, exported from the model once on first use (fast start, "
         "no torch on the question path); torch: sentence-transformers, the same vectors and index "
         "as onnx; onnx-int8: the ONNX file quantised to int8, 1.9x as fast, its own index (not the "
-        "default: see rag/embedding.py for what it costs in the evals).",
+        "default: see rag/index/embedding.py for what it costs in the evals).",
     )
     embed_batch_size: int = Field(32, ge=1)
     max_passage_tokens: int = Field(
@@ -124,7 +124,7 @@ class Settings(BaseSettings):
         ge=0.0,
         le=1.0,
         description="Probability the best sentence must reach for an answer (below: a refusal); "
-        "default: the threshold fitted with the answer scorer (rag/scorer.json).",
+        "default: the threshold fitted with the answer scorer (rag/query/scorer.json).",
     )
 
     host: str = "127.0.0.1"

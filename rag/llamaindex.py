@@ -31,12 +31,12 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.response.schema import Response
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from rag.chunking import Unit
+from rag.index.chunking import Unit
 from rag.results import Answer, Citation
 
 if TYPE_CHECKING:
     from rag.chain import RagChain
-    from rag.store import Filters
+    from rag.index.store import Filters
 
 
 def unit_node(unit: Unit, score: float) -> NodeWithScore:

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
-from rag.chunking import Unit
 from rag.errors import RagError
+from rag.index.chunking import Unit
 
 _AFTER_MARKERS = re.compile(r"(?<=\])\s+(?!\[)")
 

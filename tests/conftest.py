@@ -18,7 +18,7 @@ import pytest
 import rag  # noqa: F401  (applies the offline environment first)
 from rag.chain import RagChain
 from rag.config import Settings
-from rag.embedding import Embedder
+from rag.index.embedding import Embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

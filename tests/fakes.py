@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.embedding import Embedder
+from rag.index.embedding import Embedder
 from rag.text import keywords
 
 DIMENSIONS = 384

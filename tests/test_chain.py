@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from rag.chain import RagChain
-from rag.chunking import Unit, UnitKind
-from rag.embedding import Embedder
 from rag.errors import QuestionError
+from rag.index.chunking import Unit, UnitKind
+from rag.index.embedding import Embedder
+from rag.index.store import Filters
 from rag.results import REFUSAL
-from rag.store import Filters
 
 from .conftest import make_chain
 

@@ -41,7 +41,7 @@ def test_fingerprint_depends_on_model_and_splitting() -> None:
 def test_openai_key_is_read_in_one_place_and_never_shown(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rag.llm import OpenAIGenerator
+    from rag.query.llm import OpenAIGenerator
 
     monkeypatch.delenv("RAG_OPENAI_API_KEY", raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-usual-variable")

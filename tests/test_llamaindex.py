@@ -14,7 +14,7 @@ from llama_index.core.llms import MockLLM
 from llama_index.core.query_engine import RetrieverQueryEngine
 
 from rag.chain import RagChain
-from rag.store import Filters
+from rag.index.store import Filters
 
 
 @pytest.mark.slow

@@ -28,7 +28,7 @@ def test_answer_sentences_keep_their_markers() -> None:
 
 
 def test_citation_of_a_unit_keeps_its_place_and_each_quote_once() -> None:
-    from rag.chunking import Unit
+    from rag.index.chunking import Unit
     from rag.results import Citation
 
     unit = Unit("u1", "d1", "seeds/a.txt", "A title", "headline", 3, 3, "Iran protests spread",

@@ -1,0 +1,486 @@
+"""The index: passages and their embeddings in Chroma, plus a manifest of indexed files.
+
+Chroma runs embedded (``PersistentClient`` under ``data_dir``) by default, or as a ``chroma run``
+server when ``RAG_CHROMA_HOST`` is set. The collection name carries a hash of the embedding model
+and the splitting settings, so changing either builds a fresh collection instead of mixing
+vectors of different models.
+
+One rule for how Chroma is reached: passages are *written* through llama-index's
+``ChromaVectorStore``, so the collection holds the node format LlamaIndex apps read back (the
+LlamaIndex baseline in ``evals/`` queries it as its own); everything is *read* from the collection
+directly, because llama-index's query always fetches every hit's metadata and text. The units are
+already in memory (``rag/query/retrieval.py``), and asking Chroma for ids and distances only took a
+seed-corpus query from 7.7 ms to 1.0 ms.
+
+The manifest (a second, tiny collection) records each file's content hash and is written only
+after that file's passages are in place: an interrupted ingest leaves the previous index usable
+and the file is simply redone next time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Concatenate, ParamSpec, TypeVar, get_args
+
+from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+from rag.config import Settings
+from rag.errors import QuestionError, StoreError
+from rag.index.chunking import Passage, Unit, UnitKind, parse_date
+from rag.index.keyword import KEYWORDS_VERSION, unit_keywords
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    doc_id: str
+    source: str
+    content_hash: str
+    passages: int
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval to some documents (by source path or title) and/or a headline date range
+    (ISO dates, inclusive; a date range keeps only dated units, i.e. headlines)."""
+
+    sources: tuple[str, ...] = ()
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.sources or self.date_from or self.date_to)
+
+    @classmethod
+    def parse(
+        cls,
+        sources: Iterable[str] = (),
+        date_from: str | dt.date | None = None,
+        date_to: str | dt.date | None = None,
+        *,
+        names: tuple[str, str] = ("date_from", "date_to"),
+    ) -> Filters:
+        """The one reading of filters for every front end (CLI flags, chat fields, API body):
+        a date is ISO (2026-01-06) or written the way the headlines write it ("January 6th,
+        2026"); blank means no bound. ``names`` are what the front end calls the two dates, so
+        that a ``QuestionError`` names the field the user typed into."""
+
+        def iso(value: str | dt.date | None, name: str) -> str | None:
+            if isinstance(value, dt.date):
+                return value.isoformat()
+            text = (value or "").strip()
+            if not text:
+                return None
+            try:
+                return dt.date.fromisoformat(text).isoformat()
+            except ValueError:
+                parsed = parse_date(text)
+                if parsed:
+                    return parsed
+            raise QuestionError(
+                f"{name} {text!r} is not a date; use YYYY-MM-DD (or e.g. January 6th, 2026)"
+            )
+
+        start, end = iso(date_from, names[0]), iso(date_to, names[1])
+        if start and end and start > end:
+            raise QuestionError(f"{names[0]} {start} is after {names[1]} {end}; swap them")
+        return cls(tuple(s for s in sources if s.strip()), start, end)
+
+    def accepts(self, unit: Unit) -> bool:
+        if self.sources and unit.source not in self.sources and unit.title not in self.sources:
+            return False
+        if self.date_from or self.date_to:
+            if not unit.date:
+                return False
+            if self.date_from and unit.date < self.date_from:
+                return False
+            if self.date_to and unit.date > self.date_to:
+                return False
+        return True
+
+
+def _date_int(iso: str | None) -> int:
+    return int(iso.replace("-", "")) if iso else 0
+
+
+def passage_metadata(passage: Passage) -> dict[str, Any]:
+    unit = passage.unit
+    return {
+        "unit_id": unit.unit_id,
+        "doc_id": unit.doc_id,
+        "source": unit.source,
+        "title": unit.title,
+        "kind": unit.kind,
+        "ordinal": unit.ordinal,
+        "position": unit.position,
+        "outlet": unit.outlet or "",
+        "date": unit.date or "",
+        "date_int": _date_int(unit.date),
+        "boilerplate": unit.boilerplate,
+        "window": passage.window,
+        "unit_text": unit.text,
+        "keywords": " ".join(unit_keywords(unit, passage.text)),
+        "kw_version": KEYWORDS_VERSION,
+    }
+
+
+def _unit_kind(value: Any) -> UnitKind:
+    if value not in get_args(UnitKind):
+        raise StoreError(
+            f"the index holds a unit of unknown kind {value!r} (written by another version?); "
+            "run `rag ingest --rebuild`"
+        )
+    kind: UnitKind = value
+    return kind
+
+
+def unit_from_metadata(meta: dict[str, Any]) -> Unit:
+    return Unit(
+        unit_id=str(meta["unit_id"]),
+        doc_id=str(meta["doc_id"]),
+        source=str(meta["source"]),
+        title=str(meta["title"]),
+        kind=_unit_kind(meta["kind"]),
+        ordinal=int(meta["ordinal"]),
+        position=int(meta["position"]),
+        text=str(meta["unit_text"]),
+        outlet=str(meta["outlet"]) or None,
+        date=str(meta["date"]) or None,
+        boilerplate=bool(meta["boilerplate"]),
+    )
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    passage_id: str
+    text: str
+    unit: Unit
+    keywords: list[str] = field(default_factory=list)
+
+
+def _keywords(meta: dict[str, Any], text: str, unit: Unit) -> list[str]:
+    """The BM25 terms stored with the passage at ingest (tokenising 250k passages again when a
+    server starts took ~16 s), or computed now for an index written before they were stored or
+    by another version of the tokeniser."""
+    if meta.get("kw_version") == KEYWORDS_VERSION:
+        return str(meta.get("keywords", "")).split()
+    return unit_keywords(unit, text)
+
+
+# Rows per metadata read (see IndexStore._fetch).
+_PAGE = 2000
+
+# The manifest row whose token changes with every write (see IndexStore._bump).
+_VERSION_ID = "__version__"
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _reported(
+    method: Callable[Concatenate[IndexStore, _P], _R],
+) -> Callable[Concatenate[IndexStore, _P], _R]:
+    """Chroma failures (a server that went away, a damaged index) become a ``StoreError`` that
+    says where the index is and what to do, instead of chromadb's or httpx's stack trace. The
+    next call tries again, so the service recovers by itself when the server is back."""
+
+    @functools.wraps(method)
+    def wrapper(store: IndexStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(store, *args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - chromadb and its HTTP client raise many types
+            raise StoreError(store.failure(exc)) from exc
+
+    return wrapper
+
+
+class IndexStore:
+    """Chroma collections for one index fingerprint; opened lazily on first use."""
+
+    def __init__(self, settings: Settings, fingerprint: str) -> None:
+        self.settings = settings
+        self.name = f"{settings.collection_prefix}_{fingerprint}"
+        self._client: Any = None
+        self._vectors: Any = None
+        self._files: Any = None
+        self._vector_store: Any = None
+
+    # -- connection -----------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        if self._client is not None:
+            return
+        import chromadb
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        chroma_settings = chromadb.Settings(anonymized_telemetry=False)
+        try:
+            if self.settings.chroma_host:
+                client = chromadb.HttpClient(
+                    host=self.settings.chroma_host,
+                    port=self.settings.chroma_port,
+                    settings=chroma_settings,
+                )
+                client.heartbeat()
+            else:
+                self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+                client = chromadb.PersistentClient(
+                    path=str(self.settings.data_dir / "chroma"), settings=chroma_settings
+                )
+            vectors = client.get_or_create_collection(
+                self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
+            files = client.get_or_create_collection(f"{self.name}_files", embedding_function=None)
+        except Exception as exc:  # noqa: BLE001 - chromadb raises many unrelated types
+            raise StoreError(self.failure(exc)) from exc
+        self._client, self._vectors, self._files = client, vectors, files
+        self._vector_store = ChromaVectorStore(chroma_collection=vectors)
+
+    def failure(self, exc: Exception) -> str:
+        """What went wrong with the index and what to do about it."""
+        if self.settings.chroma_host:
+            return (
+                f"cannot reach Chroma at {self.settings.chroma_host}:{self.settings.chroma_port} "
+                f"({type(exc).__name__}: {exc}); is `chroma run` up? (RAG_CHROMA_HOST, "
+                "RAG_CHROMA_PORT)"
+            )
+        return (
+            f"cannot use the index in {self.settings.data_dir / 'chroma'} ({type(exc).__name__}: "
+            f"{exc}); check that RAG_DATA_DIR is writable, or run `rag ingest --rebuild` to build "
+            "it again if it is damaged"
+        )
+
+    def reset(self) -> None:
+        """Drop this index (``rag ingest --rebuild``): its two collections, or, when the embedded
+        store is too damaged to open, the whole ``chroma`` folder, which holds nothing but indexes
+        built from the corpus. A folder that does not look like Chroma's is never deleted."""
+        self._client = None
+        try:
+            self.warm_up()
+            for name in (self.name, f"{self.name}_files"):
+                if name in {c.name for c in self._client.list_collections()}:
+                    self._client.delete_collection(name)
+            self._client = self._vectors = self._files = self._vector_store = None
+            return
+        except Exception:  # noqa: BLE001 - any failure means the store cannot be opened
+            self._client = self._vectors = self._files = self._vector_store = None
+            if self.settings.chroma_host:
+                raise
+        folder = self.settings.data_dir / "chroma"
+        if folder.exists() and not (folder / "chroma.sqlite3").is_file():
+            raise StoreError(
+                f"{folder} is in the way and does not look like a Chroma index; move it aside or "
+                "set RAG_DATA_DIR to another folder"
+            )
+        import shutil
+
+        try:
+            from chromadb.api.client import SharedSystemClient
+
+            SharedSystemClient.clear_system_cache()
+        except Exception:  # noqa: BLE001 - a cache that is not there needs no clearing
+            pass
+        shutil.rmtree(folder, ignore_errors=True)
+
+    @property
+    def vector_store(self) -> Any:
+        """The llama-index ``ChromaVectorStore`` over the passage collection."""
+        self.warm_up()
+        return self._vector_store
+
+    # -- files --------------------------------------------------------------------------------
+
+    @_reported
+    def files(self) -> dict[str, FileRecord]:
+        self.warm_up()
+        got = self._files.get(include=["metadatas"])
+        return {
+            doc_id: FileRecord(doc_id, str(m["source"]), str(m["content_hash"]), int(m["passages"]))
+            for doc_id, m in zip(got["ids"], got["metadatas"], strict=True)
+            if doc_id != _VERSION_ID
+        }
+
+    @_reported
+    def passage_ids(self, doc_id: str) -> set[str]:
+        self.warm_up()
+        return set(self._vectors.get(where={"doc_id": doc_id}, include=[])["ids"])
+
+    @_reported
+    def write_file(
+        self, record: FileRecord, passages: Sequence[Passage], embeddings: Sequence[list[float]]
+    ) -> None:
+        """Put one file's passages in place (adding new, dropping stale), then its manifest row."""
+        self.warm_up()
+        existing = self.passage_ids(record.doc_id)
+        nodes = [
+            _node(p, e)
+            for p, e in zip(passages, embeddings, strict=True)
+            if p.passage_id not in existing
+        ]
+        # Chroma refuses batches over its limit (5,461 embedded), which a long file exceeds.
+        step = int(self._client.get_max_batch_size())
+        for start in range(0, len(nodes), step):
+            self._vector_store.add(nodes[start : start + step])
+        stale = sorted(existing - {p.passage_id for p in passages})
+        for start in range(0, len(stale), step):
+            self._vectors.delete(ids=stale[start : start + step])
+        self._files.upsert(
+            ids=[record.doc_id],
+            embeddings=[[0.0]],
+            metadatas=[
+                {
+                    "source": record.source,
+                    "content_hash": record.content_hash,
+                    "passages": record.passages,
+                }
+            ],
+        )
+        self._bump()
+
+    @_reported
+    def remove_file(self, doc_id: str) -> None:
+        self.warm_up()
+        self._vectors.delete(where={"doc_id": doc_id})
+        self._files.delete(ids=[doc_id])
+        self._bump()
+
+    def _bump(self) -> None:
+        """A new version token: every process serving this index rebuilds its in-memory keyword
+        index on its next question (one small read per question, however large the index)."""
+        self._files.upsert(
+            ids=[_VERSION_ID], embeddings=[[0.0]], metadatas=[{"token": uuid.uuid4().hex}]
+        )
+
+    # -- reading ------------------------------------------------------------------------------
+
+    @_reported
+    def count(self) -> int:
+        self.warm_up()
+        return int(self._vectors.count())
+
+    @_reported
+    def version(self) -> str:
+        """Changes whenever any file is added, changed or removed (for caches built on top)."""
+        self.warm_up()
+        got = self._files.get(ids=[_VERSION_ID], include=["metadatas"])
+        if got["ids"]:
+            # The counts catch a writer killed between its passages and its token.
+            token = got["metadatas"][0]["token"]
+            return f"{token}:{self._vectors.count()}:{self._files.count()}"
+        rows = sorted((r.doc_id, r.content_hash) for r in self.files().values())
+        return hashlib.sha1(repr(rows).encode()).hexdigest()
+
+    @_reported
+    def all_passages(self) -> list[StoredPassage]:
+        self.warm_up()
+        ids = self._vectors.get(include=[])["ids"]
+        return self._fetch(ids)
+
+    @_reported
+    def passages_of(self, doc_ids: Sequence[str]) -> list[StoredPassage]:
+        """The stored passages of some documents."""
+        self.warm_up()
+        ids: list[str] = []
+        for start in range(0, len(doc_ids), 200):
+            where = {"doc_id": {"$in": list(doc_ids[start : start + 200])}}
+            ids += self._vectors.get(where=where, include=[])["ids"]
+        return self._fetch(ids)
+
+    def _fetch(self, ids: list[str]) -> list[StoredPassage]:
+        """Passages by id, a page at a time: fetching the metadata of 23k passages in one call
+        took chromadb 900 MiB, in pages of 2,000 about 200 MiB, in the same time."""
+        out: list[StoredPassage] = []
+        for start in range(0, len(ids), _PAGE):
+            page = ids[start : start + _PAGE]
+            out += self._passages(self._vectors.get(ids=page, include=["metadatas", "documents"]))
+        return out
+
+    @staticmethod
+    def _passages(got: Any) -> list[StoredPassage]:
+        out = []
+        for pid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+            unit = unit_from_metadata(meta)
+            out.append(StoredPassage(pid, doc or "", unit, _keywords(meta, doc or "", unit)))
+        return out
+
+    @_reported
+    def unit_similarities(
+        self, embedding: list[float], passages: dict[str, list[str]]
+    ) -> dict[str, float]:
+        """Best cosine similarity to ``embedding`` of each unit's stored passages (``passages``
+        maps unit id to passage ids): one look-up by primary key, not a metadata filter."""
+        import numpy as np
+
+        self.warm_up()
+        unit_of = {pid: uid for uid, pids in passages.items() for pid in pids}
+        if not unit_of:
+            return {}
+        got = self._vectors.get(ids=list(unit_of), include=["embeddings"])
+        if not len(got["ids"]):
+            return {}
+        cosines = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(
+            embedding, dtype=np.float32
+        )
+        best: dict[str, float] = {}
+        for pid, cosine in zip(got["ids"], cosines.tolist(), strict=True):
+            uid = unit_of[pid]
+            best[uid] = max(best.get(uid, -1.0), float(cosine))
+        return best
+
+    @_reported
+    def nearest(
+        self, embedding: list[float], k: int, filters: Filters | None = None
+    ) -> list[tuple[str, float]]:
+        """Ids and cosine similarities of the ``k`` passages nearest ``embedding``, best first."""
+        self.warm_up()
+        got = self._vectors.query(
+            query_embeddings=[embedding],
+            n_results=k,
+            where=_where(filters) if filters else None,
+            include=["distances"],
+        )
+        ids, distances = got["ids"][0], (got["distances"] or [[]])[0]
+        return [(pid, 1.0 - float(d)) for pid, d in zip(ids, distances, strict=True)]
+
+    @_reported
+    def passages(self, ids: Sequence[str]) -> list[StoredPassage]:
+        """Passages by id, with their units."""
+        self.warm_up()
+        return self._fetch(list(ids))
+
+
+def _node(passage: Passage, embedding: list[float]) -> TextNode:
+    meta = passage_metadata(passage)
+    return TextNode(
+        id_=passage.passage_id,
+        text=passage.text,
+        embedding=embedding,
+        metadata=meta,
+        excluded_embed_metadata_keys=list(meta),
+        excluded_llm_metadata_keys=list(meta),
+        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=passage.unit.doc_id)},
+    )
+
+
+def _where(filters: Filters) -> dict[str, Any] | None:
+    """``filters`` in Chroma's ``where`` language: the store-side twin of ``Filters.accepts``
+    (tests/index/test_store.py checks that the two keep the same units)."""
+    parts: list[dict[str, Any]] = []
+    if filters.sources:
+        sources = list(filters.sources)
+        parts.append({"$or": [{"source": {"$in": sources}}, {"title": {"$in": sources}}]})
+    if filters.date_from:
+        parts.append({"date_int": {"$gte": _date_int(filters.date_from)}})
+    if filters.date_to:
+        parts.append({"date_int": {"$lte": _date_int(filters.date_to)}})
+        if not filters.date_from:
+            parts.append({"date_int": {"$gt": 0}})
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"$and": parts}

@@ -1,0 +1,363 @@
+"""Answerers turn retrieved evidence into a cited answer, or refuse.
+
+The default ``ExtractiveAnswerer`` never writes a word of its own. Every sentence of the retrieved
+units becomes a candidate with a vector of features (``rag.query.features``: meaning,
+rarity-weighted term coverage with word families, the kind of fact asked for, names, position, the
+unit's retrieval scores ...), and the fitted ``Scorer`` turns that into the probability that the
+sentence answers the question. Whether the articles answer the question at all is a second fitted
+probability, over what the candidates add up to, against a threshold fitted on dev questions for at
+most 5 % false refusals; the answer quotes the best sentence and the others close to it, each cited.
+
+Any other answerer (a generative one) implements the same ``Answerer`` protocol.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rag.config import Settings
+from rag.index.chunking import Unit, credits_document
+from rag.index.embedding import Embedder
+from rag.index.keyword import unit_keywords
+from rag.query.features import (
+    FEATURES,
+    Sentence,
+    dangling,
+    extract,
+    is_explanatory,
+    is_list_question,
+    question_row,
+    same_family,
+    sentences_of,
+)
+from rag.query.retrieval import Evidence, Retrieval
+from rag.query.scorer import Scorer
+from rag.results import REFUSAL, Citation, Event
+from rag.text import asks_about_authorship, keywords, split_sentences
+
+
+class Answerer(Protocol):
+    """Turns a question and its retrieved evidence into a ``Composed`` answer, at once
+    (``compose``) or as events ending with it (``stream``)."""
+
+    name: str
+
+    def compose(self, question: str, retrieval: Retrieval) -> Composed: ...
+
+    def stream(self, question: str, retrieval: Retrieval) -> Iterator[Event[Composed]]: ...
+
+
+@dataclass
+class Composed:
+    """An answerer's output: the text with [n] markers, and for generated answers what the
+    verifier dropped."""
+
+    text: str
+    refused: bool
+    citations: list[Citation]
+    support: float
+    dropped: list[str] = field(default_factory=list)
+    generated: bool = False
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A scored sentence: ``score`` is the scorer's probability that it answers the question;
+    ``coverage`` the share of the question's substance found in and around it."""
+
+    sentence: Sentence
+    score: float
+    features: tuple[float, ...]
+
+    @property
+    def coverage(self) -> float:
+        return self.features[_COVERAGE_NEAR]
+
+    @property
+    def unit(self) -> Unit:
+        return self.sentence.unit
+
+    @property
+    def evidence(self) -> Evidence:
+        return self.sentence.evidence
+
+    @property
+    def start(self) -> int:
+        return self.sentence.start
+
+    @property
+    def end(self) -> int:
+        return self.sentence.end
+
+    @property
+    def text(self) -> str:
+        return self.sentence.text
+
+    @property
+    def index(self) -> int:
+        return self.sentence.index
+
+
+#: Words that say a question is about a document rather than what the document is about.
+_DOCUMENT_WORDS = frozenset(
+    keywords(
+        "who wrote written write author authors writer writers article piece story report column "
+        "essay op-ed published publish originally first republished ran appeared outlet "
+        "magazine newspaper"
+    )
+)
+#: Share of a question's subject words that must occur in a document for an authorship question
+#: to be taken as about it. Set by hand, not fitted: dev holds no authorship question. Half lets
+#: through a question with one word the text does not use ("where does the author of the piece on
+#: X teach?": X yes, teach no) and stops a question about a subject the corpus does not cover.
+TOPIC_SHARE = 0.5
+
+_COVERAGE_NEAR = FEATURES.index("coverage_near")
+_COVERAGE_SENTENCE = FEATURES.index("coverage_sentence")
+_ATTRIBUTED = FEATURES.index("attributed")
+
+
+class ExtractiveAnswerer:
+    """Answers by quoting the sentences the scorer rates likely to answer; cannot invent facts."""
+
+    name = "extractive"
+
+    def __init__(
+        self, embedder: Embedder, settings: Settings, scorer: Scorer | None = None
+    ) -> None:
+        self.embedder = embedder
+        self.settings = settings
+        self._scorer = scorer
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    @property
+    def scorer(self) -> Scorer:
+        if self._scorer is None:
+            self._scorer = Scorer.load()
+        return self._scorer
+
+    @property
+    def threshold(self) -> float:
+        override = self.settings.answer_threshold
+        return self.scorer.threshold if override is None else override
+
+    # -- scoring ------------------------------------------------------------------------------
+
+    def _embed_sentences(self, texts: list[str]) -> list[list[float]]:
+        """Sentence vectors, each computed once (the chat serves several people at a time)."""
+        with self._cache_lock:
+            known = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        fresh = dict(zip(missing, self.embedder.embed(missing), strict=True)) if missing else {}
+        with self._cache_lock:
+            self._cache.update(fresh)
+            while len(self._cache) > 5000:
+                self._cache.popitem(last=False)
+        return [known.get(t) or fresh[t] for t in texts]
+
+    def featurize(
+        self, question: str, retrieval: Retrieval
+    ) -> tuple[list[Sentence], list[list[float]]]:
+        """Every sentence of the evidence with its feature row (what ``evals.fit`` learns from)."""
+        sentences = sentences_of(retrieval.evidence)
+        vectors = self._embed_sentences([s.text for s in sentences]) if sentences else []
+        rows = extract(
+            question, retrieval.query_terms, retrieval.query_vector, sentences, vectors,
+            retrieval.idf,
+        )  # fmt: skip
+        return sentences, rows
+
+    def candidates(self, question: str, retrieval: Retrieval) -> list[Candidate]:
+        """Every sentence of the evidence, most likely answer first."""
+        sentences, rows = self.featurize(question, retrieval)
+        return self.rank(sentences, rows, self.scorer.sentence.probabilities(rows))
+
+    @staticmethod
+    def rank(sentences: list[Sentence], rows: list[list[float]], probs: list[float]
+             ) -> list[Candidate]:  # fmt: skip
+        out = [
+            Candidate(s, p, tuple(row)) for s, row, p in zip(sentences, rows, probs, strict=True)
+        ]
+        return sorted(out, key=lambda c: (-c.score, c.evidence.rank, c.index))
+
+    # -- composing ----------------------------------------------------------------------------
+
+    def compose(self, question: str, retrieval: Retrieval,
+                ranked: list[Candidate] | None = None) -> Composed:  # fmt: skip
+        """The quoted answer; ``ranked`` passes in ``candidates()`` already computed."""
+        if ranked is None:
+            ranked = self.candidates(question, retrieval)
+        answerable = self.answerable(ranked)
+        return self.select(
+            question, ranked, answerable, self.threshold, self.scorer.ratio, self.scorer.ratio_wide
+        )
+
+    def stream(self, question: str, retrieval: Retrieval) -> Iterator[Event[Composed]]:
+        """The quoted answer is ready at once: one ``final`` event."""
+        composed = self.compose(question, retrieval)
+        yield Event("final", composed.text, composed)
+
+    def answerable(self, ranked: list[Candidate]) -> float:
+        """The probability that the evidence answers the question at all."""
+        row = question_row([list(c.features) for c in ranked], [c.score for c in ranked])
+        return self.scorer.question.probabilities([row])[0]
+
+    def select(self, question: str, ranked: list[Candidate], answerable: float,
+               threshold: float, ratio: float, ratio_wide: float) -> Composed:  # fmt: skip
+        """Refuse when ``answerable`` is below ``threshold``; otherwise quote the best sentence
+        and those scoring at least ``ratio`` of it (``ratio_wide`` for why/how and lists, which
+        take up to ``max_answer_sentences``, one sentence per unit for lists so that every source
+        is heard; other questions take two). A why/how answer puts the sentences that carry
+        someone's words (a quotation, "said X") first: the reasons the sources give, in the
+        analysts' own words, before the narration around them."""
+        credit = self._credit(question, ranked)
+        if credit is not None:
+            return self._render([(credit, credit.start, credit.end)], answerable)
+        if not ranked or answerable < threshold:
+            return Composed(REFUSAL, True, [], answerable)
+        best = ranked[0]
+        listing = is_list_question(question)
+        wide = listing or is_explanatory(question)
+        limit = self.settings.max_answer_sentences if wide else 2
+        floor = (ratio_wide if wide else ratio) * best.score
+        chosen = [best]
+        for cand in ranked[1:]:
+            if len(chosen) >= limit or cand.score < floor:
+                break
+            if any(_same(cand, c) for c in chosen):
+                continue
+            if listing and any(c.unit.unit_id == cand.unit.unit_id for c in chosen):
+                continue
+            chosen.append(cand)
+        if is_explanatory(question):
+            chosen.sort(key=lambda c: -c.features[_ATTRIBUTED])
+        terms = set(keywords(question))
+        return self._render([self._span(c, terms) for c in chosen], answerable)
+
+    @staticmethod
+    def _credit(question: str, ranked: list[Candidate]) -> Candidate | None:
+        """For "who wrote ...?" and "where did ... first run?": the byline or credit line of the
+        document the question describes, which rarely shares a word with the question, so that
+        the scorer cannot find it (the issue: a question about a document is answered from its
+        metadata and the unit that states it).
+
+        The document is the one retrieval ranked first for the question's subject; it counts as
+        described only when at least ``TOPIC_SHARE`` of the question's subject words occur in
+        its retrieved units (otherwise the usual scorer and refusal decide)."""
+        if not asks_about_authorship(question):
+            return None
+        content = sorted((c for c in ranked if not c.unit.describes_document),
+                         key=lambda c: c.evidence.rank)  # fmt: skip
+        if not content:
+            return None
+        doc_id = content[0].unit.doc_id
+        topic = [t for t in keywords(question) if t not in _DOCUMENT_WORDS]
+        units = {c.unit.unit_id: c.unit for c in ranked if c.unit.doc_id == doc_id}
+        found = set().union(*(unit_keywords(u, u.text) for u in units.values()))
+        if sum(same_family(t, found) for t in topic) < TOPIC_SHARE * len(topic):
+            return None
+        credits = [
+            c for c in ranked
+            if c.unit.doc_id == doc_id and c.unit.kind == "paragraph" and credits_document(c.text)
+        ]  # fmt: skip
+        return min(credits, key=lambda c: (c.evidence.rank, c.index)) if credits else None
+
+    @staticmethod
+    def _span(cand: Candidate, question_terms: set[str]) -> tuple[Candidate, int, int]:
+        """The stretch of the unit to quote for a chosen sentence.
+
+        A sentence that leans on the one before ("Indeed, he said...") brings it along; a sentence
+        that holds most of the question, or little else, brings the next one (which usually
+        answers it); and a short qualifier that follows ("But it's highly unlikely.") is never
+        cut off.
+        """
+        if cand.unit.kind != "paragraph":
+            return cand, cand.start, cand.end
+        spans = split_sentences(cand.unit.text)
+        start, end = cand.start, cand.end
+        if cand.index > 0 and dangling(cand.text):
+            start = spans[cand.index - 1].start
+        if cand.index + 1 < len(spans):
+            following = spans[cand.index + 1]
+            novel = [t for t in keywords(cand.text) if t not in question_terms]
+            restates = len(novel) < 4 or cand.features[_COVERAGE_SENTENCE] >= 0.7
+            qualifies = bool(_QUALIFIER.match(following.text)) and len(following.text.split()) <= 12
+            if restates or qualifies:
+                end = following.end
+        # Never cut a quotation in half: extend to the sentence that closes it.
+        index = next(i for i, sp in enumerate(spans) if sp.end >= end)
+        while _open_quote(cand.unit.text[start:end]) and index + 1 < len(spans):
+            index += 1
+            end = spans[index].end
+        return cand, start, end
+
+    def _render(self, chosen: list[tuple[Candidate, int, int]], support: float) -> Composed:
+        merged: list[tuple[Candidate, int, int]] = []
+        for cand, start, end in chosen:
+            text = cand.unit.text
+            twin = next(
+                (
+                    i
+                    for i, (c, s, e) in enumerate(merged)
+                    if c.unit.unit_id == cand.unit.unit_id
+                    and not text[min(e, end) : max(s, start)].strip()  # overlapping or adjacent
+                ),
+                None,
+            )
+            if twin is None:
+                merged.append((cand, start, end))
+            else:
+                c, s, e = merged[twin]
+                merged[twin] = (c, min(s, start), max(e, end))
+        numbers: dict[str, int] = {}
+        citations: dict[str, Citation] = {}
+        sentences = []
+        for cand, start, end in merged:
+            unit = cand.unit
+            n = numbers.setdefault(unit.unit_id, len(numbers) + 1)
+            quote = unit.text[start:end]
+            if unit.kind == "headline":
+                when = unit.locator.split("(", 1)[-1].rstrip(")") if unit.date else ""
+                by = ", ".join(x for x in (unit.outlet, when) if x)
+                sentences.append(
+                    f"Headline: \u201c{unit.text}\u201d ({by}). [{n}]"
+                    if by
+                    else f"Headline: \u201c{unit.text}\u201d. [{n}]"
+                )
+            else:
+                sentences.append(f"{quote} [{n}]")
+            previous = citations.get(unit.unit_id)
+            citations[unit.unit_id] = Citation.of(
+                unit,
+                n,
+                max(cand.score, previous.score if previous else 0.0),
+                (previous.quotes if previous else ()) + (quote,),
+            )
+        return Composed(
+            " ".join(sentences), False, sorted(citations.values(), key=lambda c: c.n), support
+        )
+
+
+def _open_quote(text: str) -> bool:
+    straight = text.count('"')
+    return straight % 2 == 1 or text.count("\u201c") > text.count("\u201d")
+
+
+def _same(a: Candidate, b: Candidate) -> bool:
+    if a.unit.unit_id != b.unit.unit_id:
+        return False
+    return (
+        abs(a.index - b.index) <= 1 and (dangling(a.text) or dangling(b.text)) or a.index == b.index
+    )
+
+
+_QUALIFIER = re.compile(r"^(but|however|yet|still|though|although)\b", re.IGNORECASE)
+
+
+__all__ = ["Answerer", "Candidate", "Composed", "ExtractiveAnswerer"]

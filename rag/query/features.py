@@ -1,0 +1,413 @@
+"""What the answer scorer knows about one candidate sentence: a fixed vector of named features.
+
+The extractive answerer decides two things from these numbers, through a model fitted on the dev
+part of the gold set (``rag/query/scorer.py``, fitted by ``python -m evals.fit``): which sentences
+answer the question, and whether any does. Keeping the features here, apart from the model and from
+the composition of the answer, means a new signal is one function and one name, and the fit picks
+its weight: nothing in this file is a tuned constant.
+
+Every feature is cheap and computed from the retrieval already done (the question's vector, the
+units' dense and BM25 scores, BM25's idf), plus one embedding per candidate sentence.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rag.index.chunking import BYLINE, Unit
+from rag.index.keyword import unit_keywords
+from rag.query.retrieval import Evidence
+from rag.text import STOPWORDS, asks_about_document, keywords, split_sentences
+
+Idf = Callable[[str], float]
+
+_NUMBER_WORDS = re.compile(
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+    r"fifty|hundreds?|thousands?|millions?|billions?|dozens?|several|half|percent)\b"
+)
+_TIME_WORDS = re.compile(
+    r"\b(?:january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|week|month|year|years|"
+    r"summer|winter|spring|autumn|today|yesterday|ago|decades?|century|era|\d{4})\b"
+)
+_DANGLING = re.compile(
+    r"^(he|she|they|it|this|that|these|those|indeed|but|and|so|still|yet|his|her|their|its|"
+    r"both|such|the two)\b",
+    re.IGNORECASE,
+)
+
+#: The kinds of answer a question's wording asks for. Wording, not content: these patterns read
+#: the interrogative ("how many", "in what year", "which city") the way a grammar would, and the
+#: fitted model decides how much a match or a miss counts.
+ANSWER_TYPES: dict[str, re.Pattern[str]] = {
+    "number": re.compile(
+        r"\bhow (many|much|old|far|large|big)\b|\bwhat (number|percentage|share|proportion|"
+        r"amount|figure|toll)\b|\bhow high\b",
+    ),
+    "time": re.compile(
+        r"^\s*when\b|\b(what|which|in what) (year|date|day|month|decade|century|time)\b|"
+        r"\bhow long (ago|before|after)\b|\bsince when\b",
+    ),
+    "person": re.compile(
+        r"^\s*(who|whom|whose)\b|\b(which|what) (analyst|expert|official|person|people|"
+        r"reporter|journalist|author|writer|editor|leader|president|minister|scholar|"
+        r"colleague|adviser|advisor|son|father)s?\b",
+    ),
+    "place": re.compile(
+        r"^\s*where\b|\b(which|what|in what) (city|cities|country|countries|base|region|place|"
+        r"town|state|border|sea|airfield|location|market|markets)\b",
+    ),
+    "organisation": re.compile(
+        r"\b(which|what) (outlet|newspaper|publication|organi[sz]ation|institute|think tank|"
+        r"agency|group|company|magazine|network|paper|news (outlet|organi[sz]ation))s?\b",
+    ),
+    "quote": re.compile(r"\bwhat (phrase|words?|term|label|expression|name)\b|\bcalled?\b"),
+}
+
+_ATTRIBUTION = re.compile(
+    r"\b(said|says|wrote|writes|noted|notes|told|argued|argues|added|according to)\b"
+    r"[^.]{0,60}\b[A-Z][a-z]+ [A-Z][a-z]+|\b[A-Z][a-z]+,?[^.]{0,60}\b(said|says|"
+    r"wrote|writes|noted|notes|told|argued|argues)\b"
+)
+_CLOSED = re.compile(r"[.!?:;\"'\u201d\u2019)\]]\s*$")
+_COUNT_QUESTION = re.compile(
+    r"\bhow (?:many|much)\b(.*)|\bwhat (?:number|percentage|share|proportion|amount) of\b(.*)",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\$?\d[\d,.]*%?|" + _NUMBER_WORDS.pattern, re.IGNORECASE)
+_TOKEN = re.compile(r"[\w'$%.,-]+")
+#: How far from a number the counted thing may stand ("29 killed", "over 1,200 protesters were
+#: arrested", "costs $5"): four words either side, the span of a noun phrase and its verb.
+COUNT_WINDOW = 4
+
+
+def answer_types(question: str) -> set[str]:
+    """The kinds of fact the question's wording asks for (empty when it does not say)."""
+    q = question.lower()
+    return {name for name, pattern in ANSWER_TYPES.items() if pattern.search(q)}
+
+
+def is_explanatory(question: str) -> bool:
+    """ "Why ...?" and "How did ...?" want reasons; "How many/long/much ...?" want a fact."""
+    q = question.lower()
+    if re.match(r"\s*how (many|much|long|old|far|often|big|large|high)\b", q):
+        return False
+    return bool(re.match(r"\s*(why|how|in what way|what (reasons?|explains?|makes?))\b", q))
+
+
+def is_list_question(question: str) -> bool:
+    """Questions whose answer is several items ("which analysts ...", "name the ...")."""
+    q = question.lower()
+    return bool(
+        re.search(
+            r"\b(which|what|name|list) (\w+ )?(analysts|experts|officials|countries|outlets|"
+            r"people|reasons|things|factors|ways|precedents|measures|places|cities|sources|"
+            r"articles|documents|newspapers|publications)\b|\bwho (are|were) the\b|"
+            r"\bboth articles\b|\bthe two articles\b|\bdisagree|\bcompare|\bin common\b",
+            q,
+        )
+    )
+
+
+def _has_type(kind: str, text: str, question_words: set[str]) -> bool:
+    low = text.lower()
+    if kind == "number":
+        return bool(re.search(r"\d", text) or _NUMBER_WORDS.search(low))
+    if kind == "time":
+        return bool(_TIME_WORDS.search(low))
+    if kind == "quote":
+        return bool(re.search(r"[\"\u201c\u201d']\w", text))
+    names = re.findall(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'.-]+", text)
+    return any(n.lower().rstrip(".'s") not in question_words for n in names)
+
+
+def counted(question: str) -> set[str] | None:
+    """What a "how many/much ...?" question counts: the stems of the lower-case words after the
+    interrogative ("How many Hezbollah fighters are in Syria?" -> {"fighter"}; names are what
+    is counted about, not what is counted). ``None`` when the question does not ask for one."""
+    match = _COUNT_QUESTION.search(question)
+    if not match:
+        return None
+    tail = match.group(1) if match.group(1) is not None else match.group(2)
+    common = [w for w in re.findall(r"[A-Za-z][\w'-]*", tail) if not w[0].isupper()]
+    return set(keywords(" ".join(common)))
+
+
+def counts(text: str, things: set[str]) -> bool:
+    """The text states a number of the counted things: a number with one of them nearby.
+
+    Why: a count question answered by a sentence with a number of something else ("the two
+    countries", "in 2025") is the near miss the issue names; a number beside the counted thing
+    is what an answer looks like, whatever the wording."""
+    if not things:
+        return False
+    tokens = _TOKEN.findall(text.lower())
+    for i, token in enumerate(tokens):
+        if _NUMBER.match(token):
+            window = tokens[max(0, i - COUNT_WINDOW) : i] + tokens[i + 1 : i + 1 + COUNT_WINDOW]
+            found = set(keywords(" ".join(window)))
+            if any(same_family(t, found) for t in things):
+                return True
+    return False
+
+
+def question_names(question: str) -> list[str]:
+    """Capitalised words after the first one ("France", "Vatanka"): what the question is about."""
+    words_ = re.findall(r"[A-Za-z][\w'.-]*", question)[1:]
+    return [w for w in words_ if w[0].isupper() and w.lower() not in STOPWORDS]
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One candidate: a sentence of a retrieved unit (a headline or title is one sentence)."""
+
+    unit: Unit
+    evidence: Evidence
+    start: int
+    end: int
+    text: str
+    index: int
+    count: int
+
+
+def sentences_of(evidence: Sequence[Evidence]) -> list[Sentence]:
+    out = []
+    for ev in evidence:
+        unit = ev.unit
+        spans = (
+            [(0, len(unit.text), unit.text)]
+            if unit.kind != "paragraph"
+            else [(s.start, s.end, s.text) for s in split_sentences(unit.text)]
+        )
+        for index, (start, end, text) in enumerate(spans):
+            out.append(Sentence(unit, ev, start, end, text, index, len(spans)))
+    return out
+
+
+FEATURES: tuple[str, ...] = (
+    "dense_sentence",  # cosine(question, sentence)
+    "dense_sentence_gap",  # that, minus the best candidate's
+    "dense_rank",  # 1 / its rank by dense_sentence among the candidates
+    "explanatory_dense_rank",  # dense_rank when the question asks why/how, else 0
+    "dense_unit",  # cosine(question, the unit's best passage)
+    "lexical_unit",  # BM25 of the unit, max-normalised over the corpus
+    "inverse_rank",  # 1 / the unit's fused retrieval rank
+    "coverage_sentence",  # idf-weighted share of question terms in the sentence
+    "coverage_gap",  # that, minus the best candidate's
+    "coverage_near",  # ... in the sentence and its neighbours
+    "coverage_unit",  # ... anywhere in the unit (with its outlet and date)
+    "missing_rare",  # idf share of the rarest question term absent from the unit
+    "names_missing",  # the question names someone the unit never mentions
+    "type_asked",  # the question's wording asks for a kind of fact
+    "type_match",  # ... and the sentence holds one beyond the question's own words
+    "type_match_near",  # ... or its neighbours do
+    "novel_terms",  # log(1 + content words the question does not have)
+    "length",  # log(1 + words)
+    "explanatory",  # the question asks why/how
+    "explanatory_dense",  # dense_sentence when the question asks why/how, else 0
+    "explanatory_coverage",  # coverage_sentence when it does (reasons rarely repeat the words)
+    "explanatory_headline",  # a headline offered as a reason
+    "attributed",  # someone's words: a quotation or a said/wrote/noted with a name
+    "explanatory_attributed",  # both: reasons are what analysts say
+    "list_question",  # the question asks for several items
+    "document_question",  # the question asks about a document (author, outlet, date)
+    "document_unit",  # the unit is a title, headline or byline
+    "document_match",  # both: a question about a document, a unit that describes one
+    "headline",
+    "title",
+    "boilerplate",
+    "is_question",  # the sentence is itself a question
+    "fragment",  # a paragraph sentence with no closing punctuation: a subheading, caption, dateline
+    "dangling",  # starts with a pronoun or connective that leans on the sentence before
+    "first_sentence",
+    "count_asked",  # the question asks how many/much of something
+    "count_match",  # ... and the sentence gives a number beside that thing
+)
+
+
+def extract(
+    question: str,
+    query_terms: Sequence[str],
+    query_vector: Sequence[float],
+    candidates: Sequence[Sentence],
+    vectors: Sequence[Sequence[float]],
+    idf: Idf,
+) -> list[list[float]]:
+    """One row of ``FEATURES`` per candidate."""
+    import numpy as np
+
+    terms = sorted(set(query_terms) or set(keywords(question)))
+    weights = {t: idf(t) for t in terms}
+    total = sum(weights.values()) or 1.0
+    asked = answer_types(question)
+    explanatory = is_explanatory(question)
+    listing = is_list_question(question)
+    document_q = asks_about_document(question)
+    qwords = {w.lower() for w in re.findall(r"[A-Za-z][\w'.-]+", question)}
+    names = set(keywords(" ".join(question_names(question))))
+    things = counted(question)
+    if not candidates:
+        return []
+    dense = np.asarray(vectors, dtype=np.float32) @ np.asarray(query_vector, dtype=np.float32)
+
+    unit_terms: dict[str, set[str]] = {}
+    own_terms: list[set[str]] = []
+    for c in candidates:
+        if c.unit.unit_id not in unit_terms:
+            unit_terms[c.unit.unit_id] = set(unit_keywords(c.unit, c.unit.text))
+        own_terms.append(set(unit_keywords(c.unit, c.text)))
+
+    def coverage(found: set[str]) -> float:
+        return sum(w for t, w in weights.items() if same_family(t, found)) / total
+
+    rows = []
+    for i, c in enumerate(candidates):
+        around = [
+            j
+            for j in (i - 1, i + 1)
+            if 0 <= j < len(candidates) and candidates[j].unit.unit_id == c.unit.unit_id
+        ]
+        near = own_terms[i].union(*(own_terms[j] for j in around))
+        in_unit = unit_terms[c.unit.unit_id]
+        missing = [w for t, w in weights.items() if not same_family(t, in_unit)]
+        neighbours = " ".join(candidates[j].text for j in around)
+        match = any(_has_type(k, c.text, qwords) for k in asked)
+        match_near = match or any(_has_type(k, neighbours, qwords) for k in asked)
+        novel = [t for t in own_terms[i] if t not in weights]
+        describes_document = c.unit.kind != "paragraph" or bool(BYLINE.match(c.text))
+        attributed = c.unit.kind == "paragraph" and bool(
+            _ATTRIBUTION.search(c.text) or _ATTRIBUTION.search(neighbours)
+        )
+        rows.append(
+            [
+                float(dense[i]),
+                0.0,
+                0.0,
+                0.0,
+                c.evidence.dense,
+                c.evidence.lexical,
+                1.0 / c.evidence.rank,
+                coverage(own_terms[i]),
+                0.0,
+                coverage(near),
+                coverage(in_unit),
+                max(missing, default=0.0) / total,
+                float(bool(names) and not names & in_unit),
+                float(bool(asked)),
+                float(match),
+                float(match_near),
+                math.log1p(len(novel)),
+                math.log1p(len(c.text.split())),
+                float(explanatory),
+                float(dense[i]) if explanatory else 0.0,
+                coverage(own_terms[i]) if explanatory else 0.0,
+                float(explanatory and c.unit.kind == "headline"),
+                float(attributed),
+                float(explanatory and attributed),
+                float(listing),
+                float(document_q),
+                float(describes_document),
+                float(document_q and describes_document),
+                float(c.unit.kind == "headline"),
+                float(c.unit.kind == "title"),
+                float(c.unit.boilerplate),
+                float(c.unit.kind != "headline" and c.text.rstrip().endswith("?")),
+                float(c.unit.kind == "paragraph" and not _CLOSED.search(c.text)),
+                float(bool(_DANGLING.match(c.text)) and c.index > 0),
+                float(c.index == 0),
+                float(things is not None),
+                float(counts(c.text, things or set())),
+            ]
+        )
+    at = {name: i for i, name in enumerate(FEATURES)}
+    best_dense = max(r[0] for r in rows)
+    best_cov = max(r[at["coverage_sentence"]] for r in rows)
+    by_dense = sorted(range(len(rows)), key=lambda i: -rows[i][0])
+    for rank, i in enumerate(by_dense, 1):
+        r = rows[i]
+        r[at["dense_sentence_gap"]] = r[0] - best_dense
+        r[at["dense_rank"]] = 1.0 / rank
+        r[at["explanatory_dense_rank"]] = 1.0 / rank if explanatory else 0.0
+        r[at["coverage_gap"]] = r[at["coverage_sentence"]] - best_cov
+    return rows
+
+
+QUESTION_FEATURES: tuple[str, ...] = (
+    "best",  # the best sentence's probability
+    "margin",  # ... minus the second best's
+    "best_coverage_unit",  # the best sentence's unit: share of the question's substance in it
+    "best_missing_rare",  # ... and the rarest question term it lacks
+    "best_type_miss",  # the question asks for a kind of fact the best sentence's span lacks
+    "best_names_missing",
+    "best_dense_sentence",
+    "best_dense_unit",
+    "best_lexical_unit",
+    "max_coverage_unit",  # over all candidates: how much of the question the evidence holds
+    "max_dense_sentence",
+    "best_coverage_sentence",
+    "best_count_miss",  # a count is asked for and the best sentence gives none of that thing
+)
+_F = {name: i for i, name in enumerate(FEATURES)}
+
+
+def question_row(rows: Sequence[Sequence[float]], probs: Sequence[float]) -> list[float]:
+    """Features of the question as a whole, for the answerable-or-not decision: how good the best
+    candidate is, how far ahead of the rest, and what it still lacks."""
+    if not rows:
+        return [0.0] * len(QUESTION_FEATURES)
+    order = sorted(range(len(probs)), key=lambda i: -probs[i])
+    top = rows[order[0]]
+    second = probs[order[1]] if len(order) > 1 else 0.0
+    return [
+        probs[order[0]],
+        probs[order[0]] - second,
+        top[_F["coverage_unit"]],
+        top[_F["missing_rare"]],
+        top[_F["type_asked"]] * (1.0 - top[_F["type_match_near"]]),
+        top[_F["names_missing"]],
+        top[_F["dense_sentence"]],
+        top[_F["dense_unit"]],
+        top[_F["lexical_unit"]],
+        max(r[_F["coverage_unit"]] for r in rows),
+        max(r[_F["dense_sentence"]] for r in rows),
+        top[_F["coverage_sentence"]],
+        top[_F["count_asked"]] * (1.0 - top[_F["count_match"]]),
+    ]
+
+
+def same_family(term: str, text_terms: set[str]) -> bool:
+    """Exact stem match, or the same word family the stemmer left apart ("rival" and "rivalri",
+    "russia" and "russian"): one stem extends the other by at most three letters."""
+    if term in text_terms:
+        return True
+    if len(term) < 5:
+        return False
+    return any(
+        len(other) >= 5
+        and abs(len(other) - len(term)) <= 3
+        and (other.startswith(term) or term.startswith(other))
+        for other in text_terms
+    )
+
+
+def dangling(text: str) -> bool:
+    return bool(_DANGLING.match(text))
+
+
+__all__ = [
+    "FEATURES",
+    "QUESTION_FEATURES",
+    "question_row",
+    "Sentence",
+    "answer_types",
+    "counted",
+    "counts",
+    "extract",
+    "is_explanatory",
+    "is_list_question",
+    "same_family",
+    "sentences_of",
+]

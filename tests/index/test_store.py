@@ -1,0 +1,282 @@
+"""The index on a real `chroma run` server on 127.0.0.1, as well as embedded."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rag.app import cli
+from rag.chain import RagChain
+from rag.errors import QuestionError, StoreError
+from rag.index.embedding import Embedder
+from rag.index.store import Filters
+
+from ..conftest import SEEDS, free_port, make_chain, running
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    command = [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)]
+    heartbeat = f"http://127.0.0.1:{port}/api/v2/heartbeat"
+    with running(
+        command, lambda: httpx.get(heartbeat, timeout=1).status_code == 200, path / "chroma.log", 60
+    ):
+        yield port
+
+
+@pytest.mark.slow
+def test_ingest_and_ask_through_a_chroma_server(
+    chroma_server: int, tmp_path: Path, embedder: Embedder
+) -> None:
+    chain = make_chain(
+        tmp_path, [SEEDS], embedder, chroma_host="127.0.0.1", chroma_port=chroma_server
+    )
+    assert chain.ingest().summary() == "2 files: 2 added"
+    answer = chain.ask("What did Alex Vatanka say?")
+    assert not answer.refused and "Vatanka" in answer.answer
+    again = make_chain(
+        tmp_path, [SEEDS], embedder, chroma_host="127.0.0.1", chroma_port=chroma_server
+    )
+    assert again.ingest().summary() == "2 files: 2 unchanged"
+    assert not (tmp_path / "chroma").exists()  # nothing was written to the embedded store
+
+
+@pytest.mark.slow
+def test_unreachable_server_names_the_setting(tmp_path: Path, embedder: Embedder) -> None:
+    chain = make_chain(
+        tmp_path, [SEEDS], embedder, chroma_host="127.0.0.1", chroma_port=free_port()
+    )
+    with pytest.raises(StoreError, match="RAG_CHROMA_HOST"):
+        chain.ask("Who is Alex Vatanka?")
+
+
+def _server(path: Path, port: int) -> contextlib.AbstractContextManager[object]:
+    chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    command = [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)]
+    heartbeat = f"http://127.0.0.1:{port}/api/v2/heartbeat"
+    ready = lambda: httpx.get(heartbeat, timeout=1).status_code == 200  # noqa: E731
+    return running(command, ready, path.parent / f"chroma-{port}.log", 60)
+
+
+@pytest.mark.slow
+def test_server_restarted_or_stopped_mid_session(
+    tmp_path: Path,
+    embedder: Embedder,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Restarted: the data persisted and the next question is answered. Stopped: a clear error
+    naming HOST:PORT from the Python API and the CLI (no stack trace). Back: answers again, in the
+    same session, with nothing restarted on our side."""
+    port, path = free_port(), tmp_path / "server-data"
+    chain = make_chain(tmp_path, [SEEDS], embedder, chroma_host="127.0.0.1", chroma_port=port)
+    question = "What did Alex Vatanka say?"
+    with _server(path, port):
+        chain.ingest()
+        before = chain.ask(question)
+    assert not before.refused
+
+    with _server(path, port):
+        assert chain.ask(question).answer == before.answer
+
+    with pytest.raises(StoreError, match=f"cannot reach Chroma at 127.0.0.1:{port}"):
+        chain.ask(question)
+    monkeypatch.setenv("RAG_CHROMA_HOST", "127.0.0.1")
+    monkeypatch.setenv("RAG_CHROMA_PORT", str(port))
+    monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path))
+    assert cli.main(["ask", question]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot reach Chroma at 127.0.0.1:{port}" in err and "Traceback" not in err
+
+    with _server(path, port):
+        assert chain.ask(question).answer == before.answer
+        assert cli.main(["ask", question]) == 0
+
+
+@pytest.mark.slow
+def test_a_damaged_embedded_index_says_to_rebuild_and_rebuild_recovers(tmp_path: Path) -> None:
+    """A truncated Chroma database (a disk that filled up, a copy cut short): `rag ask` says what
+    to do instead of printing a stack trace, and `rag ingest --rebuild` brings the index back."""
+    env = {**os.environ, "RAG_DATA_DIR": str(tmp_path / "data"), "RAG_CORPUS": str(SEEDS)}
+    rag = [sys.executable, "-m", "rag"]
+    assert subprocess.run([*rag, "ingest", "--quiet"], env=env, capture_output=True).returncode == 0
+    database = tmp_path / "data" / "chroma" / "chroma.sqlite3"
+    database.write_bytes(database.read_bytes()[: database.stat().st_size // 3])
+
+    broken = subprocess.run(
+        [*rag, "ask", "Who is Alex Vatanka?"], env=env, capture_output=True, text=True
+    )
+    assert broken.returncode == 2, broken.stderr
+    assert "rag ingest --rebuild" in broken.stderr and "Traceback" not in broken.stderr
+
+    rebuilt = subprocess.run(
+        [*rag, "ingest", "--rebuild", "--quiet"], env=env, capture_output=True, text=True
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "2 added" in rebuilt.stdout
+    answer = subprocess.run(
+        [*rag, "ask", "Who is Alex Vatanka?"], env=env, capture_output=True, text=True
+    )
+    assert answer.returncode == 0 and "Vatanka" in answer.stdout
+
+
+@pytest.mark.slow
+def test_rebuild_never_deletes_a_folder_that_is_not_an_index(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    keep = tmp_path / "chroma" / "notes.txt"
+    keep.parent.mkdir()
+    keep.write_text("mine")
+    (tmp_path / "elsewhere").mkdir()
+    chain = make_chain(tmp_path, [tmp_path / "elsewhere"], embedder)
+    chain.ingest(rebuild=True)
+    chain.ingest(rebuild=True)
+    assert keep.read_text() == "mine"
+
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "chroma").write_text("not a folder")
+    with pytest.raises(StoreError, match="is in the way"):
+        make_chain(blocked, [SEEDS], embedder).ingest(rebuild=True)
+    assert (blocked / "chroma").read_text() == "not a folder"
+
+
+@pytest.mark.slow
+def test_a_file_with_more_passages_than_one_chroma_batch_is_stored(tmp_path: Path) -> None:
+    """Embedded Chroma takes at most 5,461 records per call; a long file has more."""
+    from rag.config import Settings
+    from rag.index.chunking import Passage, Unit
+    from rag.index.store import FileRecord, IndexStore
+
+    store = IndexStore(Settings.load(data_dir=tmp_path), "batches")
+    unit = Unit("u", "d", "long.txt", "Long", "paragraph", 1, 0, "text")
+    passages = [Passage(f"u:{i}", unit, f"window {i}", i) for i in range(6000)]
+    store.write_file(FileRecord("d", "long.txt", "h1", 6000), passages, [[1.0, 0.0]] * 6000)
+    assert store.count() == 6000
+    store.write_file(FileRecord("d", "long.txt", "h2", 10), passages[:10], [[1.0, 0.0]] * 10)
+    assert store.count() == 10
+
+
+@pytest.mark.slow
+def test_server_stopped_under_load_fails_cleanly_and_recovers(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """Four clients asking in a loop while the Chroma server is stopped and started again: while
+    it is down every failure is a StoreError naming HOST:PORT (nothing else escapes, nobody
+    hangs), and once it is back every client gets answers again without anything restarting."""
+    import threading
+    import time
+
+    port, path = free_port(), tmp_path / "server-data"
+    chain = make_chain(tmp_path, [SEEDS], embedder, chroma_host="127.0.0.1", chroma_port=port)
+    questions = ["Who is Alex Vatanka?", "Who is Samuel Charap?", "What did Trump say?"]
+    phase = {"name": "up"}
+    seen: dict[str, list[str]] = {"up": [], "down": [], "back": []}
+    stop = threading.Event()
+
+    def client(n: int) -> None:
+        i = n
+        while not stop.is_set():
+            try:
+                chain.ask(questions[i % len(questions)])
+                outcome = "ok"
+            except StoreError as exc:
+                outcome = "store-error" if f"127.0.0.1:{port}" in str(exc) else str(exc)
+            except Exception as exc:  # noqa: BLE001 - anything else is the failure this test looks for
+                outcome = f"{type(exc).__name__}: {exc}"
+            seen[phase["name"]].append(outcome)  # the phase the call ended in
+            i += 1
+
+    with _server(path, port):
+        chain.ingest()
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(3)
+        phase["name"] = "down"
+    time.sleep(5)
+    with _server(path, port):
+        phase["name"] = "back"
+        deadline = time.monotonic() + 60
+        while seen["back"].count("ok") < 20 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        stop.set()
+        for t in threads:
+            t.join(60)
+    assert not any(t.is_alive() for t in threads), "a client hung"
+    assert seen["up"] and set(seen["up"]) == {"ok"}
+    assert "store-error" in seen["down"]
+    assert set(seen["down"]) <= {"ok", "store-error"}, set(seen["down"])
+    assert set(seen["back"]) <= {"ok", "store-error"} and seen["back"].count("ok") >= 20
+    assert seen["back"][-5:] == ["ok"] * 5
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "expected"),
+    [
+        ("2026-01-02", None, ("2026-01-02", None)),
+        ("January 6th, 2026", " ", ("2026-01-06", None)),
+        (dt.date(2025, 12, 27), "2026-01-06", ("2025-12-27", "2026-01-06")),
+        ("", None, (None, None)),
+    ],
+)
+def test_filters_parse_reads_every_front_ends_dates(
+    since: object, until: object, expected: tuple[str | None, str | None]
+) -> None:
+    filters = Filters.parse(["seeds/a.txt", " "], since, until)  # type: ignore[arg-type]
+    assert (filters.date_from, filters.date_to) == expected
+    assert filters.sources == ("seeds/a.txt",)
+
+
+def test_filters_parse_names_the_field_the_user_typed_into() -> None:
+    with pytest.raises(QuestionError, match="--since 'yesterday' is not a date"):
+        Filters.parse((), "yesterday", None, names=("--since", "--until"))
+    with pytest.raises(QuestionError, match="From date 2026-01-06 is after To date 2025-12-27"):
+        Filters.parse((), "2026-01-06", "2025-12-27", names=("From date", "To date"))
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(sources=(str(SEEDS / "001_0479f5dab17c5578.txt"),)),
+        Filters(date_from="2026-01-02"),
+        Filters(date_to="2025-12-27"),
+        Filters(date_from="2025-12-27", date_to="2026-01-02"),
+        Filters(sources=(str(SEEDS / "001_0479f5dab17c5578.txt"),), date_from="2026-01-06"),
+        Filters(sources=("no such file",)),
+    ],
+    ids=["source", "from", "to", "range", "source-and-date", "nothing"],
+)
+def test_the_store_filter_keeps_what_filters_accepts(
+    fake_chain: RagChain, filters: Filters
+) -> None:
+    """Chroma's ``where`` and ``Filters.accepts`` are two spellings of one rule."""
+    from rag.index.chunking import unit_of_passage
+
+    store = fake_chain.store
+    units = {p.unit.unit_id: p.unit for p in store.all_passages()}
+    vector = fake_chain.embedder.embed_query("Iran")
+    found = {unit_of_passage(pid) for pid, _ in store.nearest(vector, store.count(), filters)}
+    assert found == {uid for uid, unit in units.items() if filters.accepts(unit)}
+
+
+def test_titles_filter_too(fake_chain: RagChain) -> None:
+    store = fake_chain.store
+    title = next(p.unit.title for p in store.all_passages() if p.unit.title)
+    vector = fake_chain.embedder.embed_query("Iran")
+    hits = store.nearest(vector, 10, Filters(sources=(title,)))
+    assert hits
+    units = {p.unit.unit_id: p.unit for p in store.passages([pid for pid, _ in hits])}
+    assert {u.title for u in units.values()} == {title}

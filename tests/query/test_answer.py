@@ -1,0 +1,112 @@
+"""The answer contract: every sentence cites a unit that contains it; refusals cite nothing."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from rag.index.loading import load_document
+from rag.results import Answer
+from rag.text import normalize
+
+pytestmark = pytest.mark.slow
+
+EXAMPLE = "Why do analysts doubt a Russia-Iran split?"
+
+
+def assert_grounded(answer: Answer) -> None:
+    """Each [n] resolves; every sentence of the answer ends in a marker and is words of the unit
+    it cites; and that unit's text is in the source file on disk (read again here, independently
+    of the index), so a quote can neither be invented nor come from somewhere else."""
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    assert markers == {c.n for c in answer.citations}
+    by_n = {c.n: c for c in answer.citations}
+    for citation in answer.citations:
+        assert citation.quotes
+        on_disk = normalize(load_document(Path(citation.source)).text)
+        assert normalize(citation.text) in on_disk, (citation.source, citation.text[:60])
+    for piece in re.split(r"(?<=\])\s+", answer.answer.strip()):
+        found = re.search(r"\[(\d+)\]$", piece)
+        assert found, piece
+        said = normalize(piece[: found.start()]).rstrip()
+        citation = by_n[int(found.group(1))]
+        cited = normalize(citation.text)
+        if citation.kind == "headline":  # rendered as: Headline: "<text>" (<outlet>, <date>).
+            framed = re.fullmatch(r'Headline: "(.+)" \((.+)\)\.?', said)
+            assert framed and citation.outlet and citation.outlet in framed.group(2), said
+            said = framed.group(1)
+        assert said.rstrip(".") in cited, (said, cited[:80])
+
+
+def test_example_question_is_answered_grounded(seed_chain) -> None:  # type: ignore[no-untyped-def]
+    answer = seed_chain.ask(EXAMPLE)
+    assert not answer.refused
+    assert_grounded(answer)
+    assert 1 <= len(answer.citations) <= 4
+    assert set(answer.timings_ms) == {"retrieve", "answer", "total"}
+
+
+@pytest.mark.xfail(
+    reason="known miss (issue 10): the fitted scorer ranks the article's premise above the "
+    "analysts' reasons for this why-question, so one document is cited, not both",
+    strict=False,
+)
+def test_example_question_cites_both_documents(seed_chain) -> None:  # type: ignore[no-untyped-def]
+    answer = seed_chain.ask(EXAMPLE)
+    assert len({c.source for c in answer.citations}) == 2
+
+
+@pytest.mark.parametrize(
+    "question", ["What is the population of Tehran?", "Who won the 2024 Super Bowl?"]
+)
+def test_out_of_corpus_questions_are_refused(seed_chain, question: str) -> None:  # type: ignore[no-untyped-def]
+    answer = seed_chain.ask(question)
+    assert answer.refused
+    assert answer.citations == []
+    assert "don't cover" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Who is Alex Vatanka?", "Middle East Institute"),
+        ("How many people were killed in Iran's protests according to The Jerusalem Post?", "29"),
+        ("Which naval base should the United States not concede to Putin?", "Tartus"),
+    ],
+)
+def test_factoid_answers_quote_the_fact(seed_chain, question: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+    answer = seed_chain.ask(question)
+    assert not answer.refused
+    assert expected in answer.answer
+    assert_grounded(answer)
+
+
+def test_headline_answers_name_outlet_and_date(seed_chain) -> None:  # type: ignore[no-untyped-def]
+    answer = seed_chain.ask("How many satellites did Iran say it launched into space from Russia?")
+    assert "Bloomberg.com" in answer.answer and "Dec 29, 2025" in answer.answer
+    assert answer.citations[0].locator.startswith("headline ")
+
+
+def test_follow_up_uses_history(seed_chain) -> None:  # type: ignore[no-untyped-def]
+    first = seed_chain.ask("Who is Alex Vatanka?")
+    history = [
+        {"role": "user", "content": "Who is Alex Vatanka?"},
+        {"role": "assistant", "content": first.answer},
+    ]
+    answer = seed_chain.ask("Where does he work?", history=history)
+    assert answer.standalone_question == "Where does Alex Vatanka work?"
+    assert "Middle East Institute" in answer.answer
+
+
+def test_to_dict_schema(seed_chain) -> None:  # type: ignore[no-untyped-def]
+    data = seed_chain.ask("Who is Lee Smith?").to_dict()
+    assert set(data) == {"question", "answer", "refused", "citations", "timings_ms"}
+    assert set(data["citations"][0]) == {
+        "n",
+        "unit_id",
+        "title",
+        "source",
+        "locator",
+        "text",
+        "score",
+    }

@@ -1,0 +1,130 @@
+"""Features of candidate sentences: pure functions, no model needed."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.index.chunking import Unit
+from rag.query.features import (
+    FEATURES,
+    answer_types,
+    counted,
+    counts,
+    extract,
+    is_explanatory,
+    is_list_question,
+    sentences_of,
+)
+from rag.query.retrieval import Evidence
+from rag.text import keywords
+
+
+def _unit(text: str, kind: str = "paragraph", uid: str = "u1") -> Unit:
+    return Unit(uid, "d1", "a.txt", "A title", kind, 1, 1, text)
+
+
+def test_answer_types_read_the_interrogative() -> None:
+    assert answer_types("How many were killed?") == {"number"}
+    assert "time" in answer_types("In what year did the war start?")
+    assert "time" in answer_types("When did the conflict erupt?")
+    assert "person" in answer_types("Who is Lee Smith?")
+    assert "place" in answer_types("In which city is the base?")
+    assert "organisation" in answer_types("Which outlet ran the headline?")
+    assert "quote" in answer_types("What phrase did he use?")
+    assert answer_types("What did he say?") == set()
+
+
+def test_counted_reads_what_a_count_question_counts() -> None:
+    assert counted("How many Hezbollah fighters are in Syria?") == set(keywords("fighters are"))
+    assert counted("What share of voters backed it?") == set(keywords("voters backed it"))
+    assert counted("Who counted the votes?") is None
+    assert counted("How many?") == set()
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "expected"),
+    [
+        ("How many people were killed?", "Iran protests: 29 killed, over 1,200 arrested", True),
+        ("How many were arrested?", "Over 1,200 protesters were arrested.", True),
+        ("How much does the carpet cost?", "The carpet costs $5,000 in Tehran.", True),
+        (
+            "How many aircraft did Russia deploy?",
+            "The two countries used to keep their aircraft apart.",
+            False,
+        ),
+        ("How many executions took place?", "The report was published in 2025 by a group.", False),
+        ("How many soldiers are there?", "Soldiers arrived in Syria.", False),
+    ],
+)
+def test_counts_wants_a_number_beside_the_counted_thing(
+    question: str, text: str, expected: bool
+) -> None:
+    things = counted(question)
+    assert things is not None
+    assert counts(text, things) is expected
+
+
+def test_count_features_reach_the_row() -> None:
+    unit = _unit("The two countries met. At least 16 people died in Tehran.")
+    sents = sentences_of([Evidence(unit, 0.6, 0.5, 1.0, 1)])
+    question = "How many people died?"
+    rows = extract(question, keywords(question), [1.0, 0.0], sents, [[0.2, 0.9], [0.8, 0.1]],
+                   lambda term: 1.0)  # fmt: skip
+    named = [dict(zip(FEATURES, row, strict=True)) for row in rows]
+    assert [r["count_asked"] for r in named] == [1.0, 1.0]
+    assert [r["count_match"] for r in named] == [0.0, 1.0]
+
+
+def test_question_shapes() -> None:
+    assert is_explanatory("Why do analysts doubt it?")
+    assert not is_explanatory("How many were killed?")
+    assert is_list_question("Which analysts are quoted?")
+    assert is_list_question("What do the two articles disagree on?")
+    assert not is_list_question("Who is Alex Vatanka?")
+
+
+def test_sentences_split_paragraphs_but_not_headlines() -> None:
+    para = _unit("First sentence here. Second one follows.")
+    head = _unit("Iran protests: 29 killed. Over 1,200 arrested", kind="headline", uid="u2")
+    got = sentences_of([Evidence(para, 0.5, 0.4, 0.3, 1), Evidence(head, 0.4, 0.3, 0.2, 2)])
+    assert [s.text for s in got] == [
+        "First sentence here.",
+        "Second one follows.",
+        "Iran protests: 29 killed. Over 1,200 arrested",
+    ]
+    assert [(s.index, s.count) for s in got] == [(0, 2), (1, 2), (0, 1)]
+
+
+def test_feature_rows_follow_the_named_order() -> None:
+    unit = _unit("The toll rose. At least 16 people died in the protests in Tehran.")
+    sents = sentences_of([Evidence(unit, 0.6, 0.5, 1.0, 1)])
+    question = "How many people died in the protests?"
+    rows = extract(
+        question,
+        keywords(question),
+        [1.0, 0.0],
+        sents,
+        [[0.2, 0.9], [0.8, 0.1]],
+        lambda term: 2.0 if term == "protest" else 1.0,
+    )
+    named = [dict(zip(FEATURES, row, strict=True)) for row in rows]
+    assert len(rows) == 2 and all(len(r) == len(FEATURES) for r in rows)
+    first, second = named
+    assert second["dense_sentence"] == pytest.approx(0.8) and second["dense_sentence_gap"] == 0.0
+    assert first["dense_sentence_gap"] < 0
+    assert second["type_asked"] == 1.0 and second["type_match"] == 1.0
+    assert first["type_match"] == 0.0 and first["type_match_near"] == 1.0
+    assert second["coverage_sentence"] == 1.0 and first["coverage_sentence"] == 0.0
+    assert first["first_sentence"] == 1.0 and second["first_sentence"] == 0.0
+
+
+def test_names_missing_and_missing_rare() -> None:
+    unit = _unit("Russia and Iran need each other.")
+    sents = sentences_of([Evidence(unit, 0.6, 0.5, 1.0, 1)])
+    rows = extract(
+        "What did Vatanka say about Syria?", ["vatanka", "syria"], [1.0], sents, [[0.5]],
+        lambda term: 5.0 if term == "vatanka" else 1.0,
+    )  # fmt: skip
+    named = dict(zip(FEATURES, rows[0], strict=True))
+    assert named["names_missing"] == 1.0
+    assert named["missing_rare"] == 5.0 / 6.0 and named["coverage_unit"] == 0.0

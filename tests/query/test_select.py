@@ -1,0 +1,84 @@
+"""How the extractive answerer turns scored candidates into an answer: no model, no index."""
+
+from __future__ import annotations
+
+from rag.config import Settings
+from rag.index.chunking import Unit
+from rag.query.answer import Candidate, ExtractiveAnswerer
+from rag.query.features import FEATURES, Sentence
+from rag.query.retrieval import Evidence
+from rag.results import REFUSAL
+
+
+def _candidate(
+    uid: str,
+    text: str,
+    score: float,
+    index: int = 0,
+    source: str = "a.txt",
+    attributed: bool = False,
+) -> Candidate:
+    unit = Unit(uid, "d-" + source, source, "T", "paragraph", 1, 1, text)
+    sentence = Sentence(unit, Evidence(unit, 0.5, 0.5, 0.5, 1), 0, len(text), text, index, 1)
+    features = [0.0] * len(FEATURES)
+    features[FEATURES.index("attributed")] = float(attributed)
+    return Candidate(sentence, score, tuple(features))
+
+
+def _answerer() -> ExtractiveAnswerer:
+    return ExtractiveAnswerer(embedder=None, settings=Settings.load())  # type: ignore[arg-type]
+
+
+def test_below_the_threshold_is_a_refusal_with_no_citations() -> None:
+    ranked = [_candidate("u1", "Alex Vatanka works at the Middle East Institute.", 0.9)]
+    composed = _answerer().select("Who is Alex Vatanka?", ranked, 0.2, 0.5, 0.6, 0.4)
+    assert composed.refused and composed.text == REFUSAL and composed.citations == []
+
+
+def test_factoid_takes_the_best_and_those_close_to_it_at_most_two() -> None:
+    ranked = [
+        _candidate("u1", "Vatanka is an Iran expert at the Middle East Institute.", 0.9),
+        _candidate("u2", "He spoke in Washington on Monday about the talks.", 0.6),
+        _candidate("u3", "The institute was mentioned again later in the article.", 0.58),
+        _candidate("u4", "Nothing here is about him at all, really.", 0.1),
+    ]
+    composed = _answerer().select("Who is Alex Vatanka?", ranked, 0.8, 0.5, 0.6, 0.4)
+    assert not composed.refused
+    assert [c.unit_id for c in composed.citations] == ["u1", "u2"]
+    assert composed.text.endswith("[2]") and "[1]" in composed.text
+
+
+def test_list_questions_take_one_sentence_per_unit_with_the_wide_ratio() -> None:
+    ranked = [
+        _candidate("u1", "Samuel Charap, a Russia analyst, spoke first.", 0.8, source="a.txt"),
+        _candidate("u1", "Charap added a second remark here.", 0.7, index=1, source="a.txt"),
+        _candidate("u2", "Anna Borshchevskaya wrote about the wedge.", 0.4, source="b.txt"),
+        _candidate("u3", "Alex Vatanka said it would go nowhere.", 0.35, source="c.txt"),
+    ]
+    composed = _answerer().select(
+        "Which analysts are quoted in the articles?", ranked, 0.8, 0.5, 0.9, 0.4
+    )
+    assert [c.unit_id for c in composed.citations] == ["u1", "u2", "u3"]
+
+
+def test_rank_orders_by_probability_then_retrieval_rank() -> None:
+    a = _candidate("u1", "First.", 0.0).sentence
+    b = _candidate("u2", "Second.", 0.0).sentence
+    ranked = ExtractiveAnswerer.rank(
+        [a, b], [[0.1] * len(FEATURES), [0.2] * len(FEATURES)], [0.3, 0.7]
+    )
+    assert [c.unit.unit_id for c in ranked] == ["u2", "u1"]
+    assert [c.score for c in ranked] == [0.7, 0.3]
+
+
+def test_why_answers_give_the_analysts_words_first() -> None:
+    ranked = [
+        _candidate("u1", "The White House floated a plan to split the two allies.", 0.6),
+        _candidate("u2", "'It will go nowhere,' said Alex Vatanka.", 0.5, attributed=True),
+        _candidate("u3", "Their alliance is strategic, wrote one analyst.", 0.4, attributed=True),
+    ]
+    composed = _answerer().select("Why do analysts doubt a split?", ranked, 0.8, 0.5, 0.9, 0.4)
+    assert [c.unit_id for c in composed.citations] == ["u2", "u3", "u1"]
+    assert composed.text.startswith("'It will go nowhere,'")
+    factoid = _answerer().select("Who floated a plan?", ranked, 0.8, 0.5, 0.8, 0.4)
+    assert [c.unit_id for c in factoid.citations][0] == "u1"
