@@ -45,8 +45,8 @@ ask: $(STAMP)
 
 # Where the machine allows it (root, as in CI), the whole suite runs with the network cut:
 # a private network namespace with only loopback up, which proves nothing is fetched at run time.
-# pytest's "no tests collected" (exit 5) is not a failure of the product.
-test: $(STAMP) $(LLM_STAMP) browser
+# pytest's "no tests collected" (exit 5) is not a failure of the product. Lint (ruff, mypy) runs first.
+test: $(STAMP) $(LLM_STAMP) browser lint
 	@if unshare -n true 2>/dev/null && command -v ip >/dev/null 2>&1; then \
 	  echo "running the tests with the network cut (unshare -n, loopback only)"; \
 	  unshare -n sh -c 'ip link set lo up && exec $(BIN)/pytest tests evals rag --doctest-modules'; \
@@ -76,7 +76,8 @@ bench-llm: $(LLM_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check rag tests evals bench app.py
-	$(BIN)/mypy rag app.py evals
+	$(BIN)/ruff format --check rag tests evals bench app.py
+	$(BIN)/mypy rag app.py evals tests bench
 
 clean:
 	rm -rf $(VENV) .rag

@@ -35,7 +35,7 @@ class HashingEmbedder(Embedder):
         super().__init__(Path("hashing-embedder"), batch_size=64)
 
     @property
-    def model_id(self) -> str:  # type: ignore[override]
+    def model_id(self) -> str:
         return f"hashing-{DIMENSIONS}-v1"
 
     def _loaded(self) -> bool:

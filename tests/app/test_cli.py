@@ -27,7 +27,7 @@ def run_rag(
     )
 
 
-def check_schema(data: dict) -> None:  # type: ignore[type-arg]
+def check_schema(data: dict) -> None:
     assert set(data) == {"question", "answer", "refused", "citations", "timings_ms"}
     assert isinstance(data["answer"], str) and isinstance(data["refused"], bool)
     assert set(data["timings_ms"]) == {"retrieve", "answer", "total"}

@@ -147,7 +147,7 @@ def test_api_follow_up_with_history_and_filters(server: str) -> None:
         {"question": "Iran", "surprise": True},
     ],
 )
-def test_api_bad_requests_get_a_clear_4xx(server: str, body: dict) -> None:  # type: ignore[type-arg]
+def test_api_bad_requests_get_a_clear_4xx(server: str, body: dict) -> None:
     r = httpx.post(f"{server}/api/ask", json=body, timeout=30)
     assert 400 <= r.status_code < 500, r.text
     assert r.json()["detail"]
@@ -361,7 +361,7 @@ def test_open_binding_needs_a_token_and_then_every_endpoint_checks_it(
 
 @pytestmark_slow
 @pytest.mark.parametrize("mode", ["positive", "negative"])
-def test_fuzzed_requests_never_cause_a_server_error(seed_chain, mode: str) -> None:  # type: ignore[no-untyped-def]
+def test_fuzzed_requests_never_cause_a_server_error(seed_chain, mode: str) -> None:
     """Requests generated from the API's own schema, valid ones and ones that break it: each is
     answered 2xx or refused 4xx with a ``detail`` saying why; never a 5xx."""
     import schemathesis
@@ -375,7 +375,7 @@ def test_fuzzed_requests_never_cause_a_server_error(seed_chain, mode: str) -> No
 
     @given(case=schema.as_strategy(schemathesis.GenerationMode(mode)))
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-    def call(case) -> None:  # type: ignore[no-untyped-def]
+    def call(case) -> None:
         response = case.call()
         statuses.append(response.status_code)
         assert response.status_code < 500, (case.body, response.text)
@@ -393,7 +393,7 @@ def test_fuzzed_requests_never_cause_a_server_error(seed_chain, mode: str) -> No
 
 
 @pytest.fixture(scope="module")
-def api(fake_chain):  # type: ignore[no-untyped-def]
+def api(fake_chain):
     from fastapi.testclient import TestClient
 
     from rag.app.server import Startup, build_api
@@ -403,7 +403,7 @@ def api(fake_chain):  # type: ignore[no-untyped-def]
     return TestClient(build_api(fake_chain, startup))
 
 
-def test_api_answers_with_resolving_markers(api) -> None:  # type: ignore[no-untyped-def]
+def test_api_answers_with_resolving_markers(api) -> None:
     assert api.get("/api/health").json()["status"] == "ready"
     response = api.post("/api/ask", json={"question": "Who is Alex Vatanka?"})
     assert response.status_code == 200
@@ -413,7 +413,7 @@ def test_api_answers_with_resolving_markers(api) -> None:  # type: ignore[no-unt
     assert data["citations"][0]["locator"] == "paragraph 11"
 
 
-def test_api_filters_and_refusals(api) -> None:  # type: ignore[no-untyped-def]
+def test_api_filters_and_refusals(api) -> None:
     body = {"question": "Iran protests", "filters": {"date_from": "2026-01-02"}}
     data = api.post("/api/ask", json=body).json()
     assert all(c["locator"].startswith("headline") for c in data["citations"])
@@ -430,12 +430,12 @@ def test_api_filters_and_refusals(api) -> None:  # type: ignore[no-untyped-def]
         ({"question": "q", "filters": {"date_from": "yesterday"}}, "date_from"),
     ],
 )
-def test_api_bad_requests_name_the_field(api, body: dict, field: str) -> None:  # type: ignore[no-untyped-def,type-arg]
+def test_api_bad_requests_name_the_field(api, body: dict, field: str) -> None:
     response = api.post("/api/ask", json=body)
     assert response.status_code == 422 and field in response.text
 
 
-def test_api_unknown_answerer_lists_the_available_ones(api) -> None:  # type: ignore[no-untyped-def]
+def test_api_unknown_answerer_lists_the_available_ones(api) -> None:
     response = api.post("/api/ask", json={"question": "Who is Lee Smith?", "answerer": "gpt9"})
     assert response.status_code == 422 and "extractive" in response.text
 
@@ -449,7 +449,7 @@ def test_api_maps_each_error_to_its_status_with_the_message(
     fake_chain,
     monkeypatch: pytest.MonkeyPatch,
     error: str,
-    status: int,  # type: ignore[no-untyped-def]
+    status: int,
 ) -> None:
     import rag.errors
 
@@ -476,7 +476,7 @@ def test_api_workers_share_one_index_built_once(tmp_path: Path) -> None:
 
     command = [sys.executable, "app.py", "--port", str(port), "--api-only", "--workers", "2"]
     with running(command, ready, tmp_path / "server.log", 300, cwd=ROOT, env=env):
-        pids = set()
+        pids: set[int] = set()
         deadline = time.monotonic() + 120
         while len(pids) < 2 and time.monotonic() < deadline:
             with httpx.Client() as client:  # a new connection may land on the other worker

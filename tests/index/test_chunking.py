@@ -8,7 +8,7 @@ from rag.index.loading import load_document
 from ..conftest import STANDARD, WORLDVIEW
 
 
-def _units(path: Path):  # type: ignore[no-untyped-def]
+def _units(path: Path):
     return split_units(load_document(path))
 
 
@@ -112,7 +112,7 @@ def test_sentence_windows_cite_their_paragraph() -> None:
 
 
 @pytest.mark.slow
-def test_real_tokenizer_window_is_respected(embedder) -> None:  # type: ignore[no-untyped-def]
+def test_real_tokenizer_window_is_respected(embedder) -> None:
     units = _units(STANDARD) + _units(WORLDVIEW)
     passages = split_passages(units, embedder.count_tokens, embedder.max_tokens)
     assert all(embedder.count_tokens(p.text) <= embedder.max_tokens for p in passages)

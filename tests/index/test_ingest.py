@@ -18,7 +18,7 @@ from ..conftest import make_chain
 pytestmark = pytest.mark.slow
 
 
-def _ids_by_source(chain) -> dict[str, set[str]]:  # type: ignore[no-untyped-def]
+def _ids_by_source(chain) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for p in chain.store.all_passages():
         out.setdefault(Path(p.unit.source).name, set()).add(p.passage_id)

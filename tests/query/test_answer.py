@@ -38,7 +38,7 @@ def assert_grounded(answer: Answer) -> None:
         assert said.rstrip(".") in cited, (said, cited[:80])
 
 
-def test_example_question_is_answered_grounded(seed_chain) -> None:  # type: ignore[no-untyped-def]
+def test_example_question_is_answered_grounded(seed_chain) -> None:
     answer = seed_chain.ask(EXAMPLE)
     assert not answer.refused
     assert_grounded(answer)
@@ -51,7 +51,7 @@ def test_example_question_is_answered_grounded(seed_chain) -> None:  # type: ign
     "analysts' reasons for this why-question, so one document is cited, not both",
     strict=False,
 )
-def test_example_question_cites_both_documents(seed_chain) -> None:  # type: ignore[no-untyped-def]
+def test_example_question_cites_both_documents(seed_chain) -> None:
     answer = seed_chain.ask(EXAMPLE)
     assert len({c.source for c in answer.citations}) == 2
 
@@ -59,7 +59,7 @@ def test_example_question_cites_both_documents(seed_chain) -> None:  # type: ign
 @pytest.mark.parametrize(
     "question", ["What is the population of Tehran?", "Who won the 2024 Super Bowl?"]
 )
-def test_out_of_corpus_questions_are_refused(seed_chain, question: str) -> None:  # type: ignore[no-untyped-def]
+def test_out_of_corpus_questions_are_refused(seed_chain, question: str) -> None:
     answer = seed_chain.ask(question)
     assert answer.refused
     assert answer.citations == []
@@ -74,20 +74,20 @@ def test_out_of_corpus_questions_are_refused(seed_chain, question: str) -> None:
         ("Which naval base should the United States not concede to Putin?", "Tartus"),
     ],
 )
-def test_factoid_answers_quote_the_fact(seed_chain, question: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+def test_factoid_answers_quote_the_fact(seed_chain, question: str, expected: str) -> None:
     answer = seed_chain.ask(question)
     assert not answer.refused
     assert expected in answer.answer
     assert_grounded(answer)
 
 
-def test_headline_answers_name_outlet_and_date(seed_chain) -> None:  # type: ignore[no-untyped-def]
+def test_headline_answers_name_outlet_and_date(seed_chain) -> None:
     answer = seed_chain.ask("How many satellites did Iran say it launched into space from Russia?")
     assert "Bloomberg.com" in answer.answer and "Dec 29, 2025" in answer.answer
     assert answer.citations[0].locator.startswith("headline ")
 
 
-def test_follow_up_uses_history(seed_chain) -> None:  # type: ignore[no-untyped-def]
+def test_follow_up_uses_history(seed_chain) -> None:
     first = seed_chain.ask("Who is Alex Vatanka?")
     history = [
         {"role": "user", "content": "Who is Alex Vatanka?"},
@@ -98,7 +98,7 @@ def test_follow_up_uses_history(seed_chain) -> None:  # type: ignore[no-untyped-
     assert "Middle East Institute" in answer.answer
 
 
-def test_to_dict_schema(seed_chain) -> None:  # type: ignore[no-untyped-def]
+def test_to_dict_schema(seed_chain) -> None:
     data = seed_chain.ask("Who is Lee Smith?").to_dict()
     assert set(data) == {"question", "answer", "refused", "citations", "timings_ms"}
     assert set(data["citations"][0]) == {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.index.chunking import Unit
+from rag.index.chunking import Unit, UnitKind
 from rag.query.features import (
     FEATURES,
     answer_types,
@@ -19,7 +19,7 @@ from rag.query.retrieval import Evidence
 from rag.text import keywords
 
 
-def _unit(text: str, kind: str = "paragraph", uid: str = "u1") -> Unit:
+def _unit(text: str, kind: UnitKind = "paragraph", uid: str = "u1") -> Unit:
     return Unit(uid, "d1", "a.txt", "A title", kind, 1, 1, text)
 
 

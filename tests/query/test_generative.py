@@ -9,13 +9,13 @@ from rag.query.generative import GenerativeAnswerer
 from ..fakes import FakeGenerator
 
 
-def _answerer(fake_chain, reply: str) -> tuple[GenerativeAnswerer, FakeGenerator]:  # type: ignore[no-untyped-def]
+def _answerer(fake_chain, reply: str) -> tuple[GenerativeAnswerer, FakeGenerator]:
     extractive = fake_chain.extractive
     fake = FakeGenerator(reply)
     return GenerativeAnswerer(extractive, fake), fake
 
 
-def test_streams_evidence_first_then_tokens_then_verified_answer(fake_chain) -> None:  # type: ignore[no-untyped-def]
+def test_streams_evidence_first_then_tokens_then_verified_answer(fake_chain) -> None:
     answerer, fake = _answerer(
         fake_chain, "Alex Vatanka is an Iran expert at the Middle East Institute [1]."
     )
@@ -33,7 +33,7 @@ def test_streams_evidence_first_then_tokens_then_verified_answer(fake_chain) -> 
     assert len(prompt) < 3000  # a small prompt: prompt reading dominates CPU latency
 
 
-def test_invented_claims_are_dropped_and_recorded(fake_chain) -> None:  # type: ignore[no-untyped-def]
+def test_invented_claims_are_dropped_and_recorded(fake_chain) -> None:
     answerer, _ = _answerer(
         fake_chain,
         "Alex Vatanka is an Iran expert at the Middle East Institute [1]. "
@@ -44,7 +44,7 @@ def test_invented_claims_are_dropped_and_recorded(fake_chain) -> None:  # type: 
     assert len(composed.dropped) == 1 and "number 14" in composed.dropped[0]
 
 
-def test_nothing_verified_falls_back_to_the_quoted_answer(fake_chain) -> None:  # type: ignore[no-untyped-def]
+def test_nothing_verified_falls_back_to_the_quoted_answer(fake_chain) -> None:
     answerer, _ = _answerer(fake_chain, "He was born in 1970 in Tabriz [1].")
     question = "Who is Alex Vatanka?"
     composed = answerer.compose(question, fake_chain.retrieve(question))
@@ -53,7 +53,7 @@ def test_nothing_verified_falls_back_to_the_quoted_answer(fake_chain) -> None:  
     assert composed.dropped
 
 
-def test_unanswerable_questions_never_reach_the_model(fake_chain) -> None:  # type: ignore[no-untyped-def]
+def test_unanswerable_questions_never_reach_the_model(fake_chain) -> None:
     answerer, fake = _answerer(fake_chain, "Tehran has 9 million people [1].")
     question = "What is the population of Tehran?"
     composed = answerer.compose(question, fake_chain.retrieve(question))
@@ -61,7 +61,7 @@ def test_unanswerable_questions_never_reach_the_model(fake_chain) -> None:  # ty
     assert fake.prompts == []
 
 
-def test_chain_stream_and_ask_with_a_fake_backend(fake_chain) -> None:  # type: ignore[no-untyped-def]
+def test_chain_stream_and_ask_with_a_fake_backend(fake_chain) -> None:
     answerer, _ = _answerer(fake_chain, "Lee Smith is a senior editor at The Weekly Standard [1].")
     fake_chain._answerers["fake"] = answerer
     events = list(fake_chain.stream("Who is Lee Smith?", answerer="fake"))

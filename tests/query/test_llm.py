@@ -177,7 +177,7 @@ class _Endpoint:
         import threading
 
         outer = self
-        self.requests: list[tuple[dict[str, str], dict]] = []  # type: ignore[type-arg]
+        self.requests: list[tuple[dict[str, str], dict]] = []
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - the http.server API
