@@ -25,7 +25,7 @@ from rag.errors import QuestionError, RagError, StoreError
 from rag.index.embedding import Embedder
 from rag.index.ingest import IngestReport, Progress, ingest
 from rag.index.lock import IngestLock
-from rag.index.store import Filters, IndexStore
+from rag.index.store import Filters, IndexStore, Store
 from rag.query.answer import Answerer, ExtractiveAnswerer
 from rag.query.conversation import rewrite
 from rag.query.retrieval import HybridRetriever, Retrieval
@@ -40,10 +40,14 @@ MAX_QUESTION_CHARS = 2000
 class RagChain:
     """Question answering with citations over the indexed corpus."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, store: Store | None = None
+    ) -> None:
+        """``embedder`` and ``store`` default to the configured model and Chroma index; pass
+        others (``tests/fakes.py``) to run the chain on something else."""
         self.settings = settings
         self.embedder = embedder or Embedder.from_settings(settings)
-        self._store: IndexStore | None = None
+        self._store: Store | None = store
         self._retriever: HybridRetriever | None = None
         self._answerers: dict[str, Answerer] = {}
         self._extractive: ExtractiveAnswerer | None = None
@@ -58,7 +62,7 @@ class RagChain:
     # -- components, created on first use ---------------------------------------------------
 
     @property
-    def store(self) -> IndexStore:
+    def store(self) -> Store:
         if self._store is None:
             fingerprint = self.settings.index_fingerprint(self.embedder.model_id)
             self._store = IndexStore(self.settings, fingerprint)

@@ -5,23 +5,30 @@
   sharing words are close, others are not, and the same text always gets the same vector: enough
   for the logic of retrieval, answering and refusal, nothing like MiniLM's quality. Its model id
   differs from every real model's, so its index never mixes with a real one.
+- ``MemoryStore``: a ``Store`` in dictionaries and one numpy matrix, with no Chroma at all: the
+  second implementation of ``rag.index.store.Store``, which keeps that protocol honest
+  (``tests/index/test_store_contract.py`` runs the same checks on both).
 - ``FakeGenerator``: a ``Generator`` that replies with a fixed text in small pieces and records
   the prompts it was given.
 
-Chroma stays real (embedded, in a temporary folder): it is fast to start and it is what users run.
-The tests that need the real model, Chroma server, browser or LLM are marked ``slow``.
+Most fast tests still use real embedded Chroma (``fake_chain``): it starts in a second and it is
+what users run. The tests that need the real model, Chroma server, browser or LLM are ``slow``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from rag.index.chunking import Passage
 from rag.index.embedding import Embedder
+from rag.index.keyword import unit_keywords
+from rag.index.store import FileRecord, Filters, StoredPassage
 from rag.text import keywords
 
 DIMENSIONS = 384
@@ -80,3 +87,85 @@ class FakeGenerator:
         self.prompts.append(messages)
         for i in range(0, len(self.reply), 7):
             yield self.reply[i : i + 7]
+
+
+class MemoryStore:
+    """A ``Store`` held in memory (see the module docstring); exact nearest neighbours."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def warm_up(self) -> None:
+        """Nothing to open."""
+
+    def reset(self) -> None:
+        self._passages: dict[str, StoredPassage] = {}
+        self._vectors: dict[str, np.ndarray] = {}
+        self._files: dict[str, FileRecord] = {}
+        self._token = uuid.uuid4().hex
+
+    def files(self) -> dict[str, FileRecord]:
+        return dict(self._files)
+
+    def write_file(
+        self, record: FileRecord, passages: Sequence[Passage], embeddings: Sequence[list[float]]
+    ) -> None:
+        stale = {pid for pid, p in self._passages.items() if p.unit.doc_id == record.doc_id}
+        for passage, vector in zip(passages, embeddings, strict=True):
+            stale.discard(passage.passage_id)
+            terms = unit_keywords(passage.unit, passage.text)
+            self._passages[passage.passage_id] = StoredPassage(
+                passage.passage_id, passage.text, passage.unit, terms
+            )
+            self._vectors[passage.passage_id] = np.asarray(vector, dtype=np.float32)
+        for pid in stale:
+            del self._passages[pid], self._vectors[pid]
+        self._files[record.doc_id] = record
+        self._token = uuid.uuid4().hex
+
+    def remove_file(self, doc_id: str) -> None:
+        for pid in [pid for pid, p in self._passages.items() if p.unit.doc_id == doc_id]:
+            del self._passages[pid], self._vectors[pid]
+        self._files.pop(doc_id, None)
+        self._token = uuid.uuid4().hex
+
+    def count(self) -> int:
+        return len(self._passages)
+
+    def version(self) -> str:
+        return self._token
+
+    def all_passages(self) -> list[StoredPassage]:
+        return list(self._passages.values())
+
+    def passages_of(self, doc_ids: Sequence[str]) -> list[StoredPassage]:
+        wanted = set(doc_ids)
+        return [p for p in self._passages.values() if p.unit.doc_id in wanted]
+
+    def passages(self, ids: Sequence[str]) -> list[StoredPassage]:
+        return [self._passages[pid] for pid in ids if pid in self._passages]
+
+    def unit_similarities(
+        self, embedding: list[float], passages: dict[str, list[str]]
+    ) -> dict[str, float]:
+        query = np.asarray(embedding, dtype=np.float32)
+        best: dict[str, float] = {}
+        for uid, pids in passages.items():
+            cosines = [float(self._vectors[pid] @ query) for pid in pids if pid in self._vectors]
+            if cosines:
+                best[uid] = max(cosines)
+        return best
+
+    def nearest(
+        self, embedding: list[float], k: int, filters: Filters | None = None
+    ) -> list[tuple[str, float]]:
+        ids = [
+            pid for pid, p in self._passages.items() if filters is None or filters.accepts(p.unit)
+        ]
+        if not ids:
+            return []
+        cosines = np.stack([self._vectors[pid] for pid in ids]) @ np.asarray(
+            embedding, dtype=np.float32
+        )
+        order = sorted(range(len(ids)), key=lambda i: (-float(cosines[i]), ids[i]))[:k]
+        return [(ids[i], float(cosines[i])) for i in order]

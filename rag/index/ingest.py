@@ -21,7 +21,7 @@ from rag.errors import DocumentError
 from rag.index.chunking import Passage, Unit, doc_id_for, split_passages, split_units
 from rag.index.embedding import Embedder
 from rag.index.loading import Document, discover, load_document, source_name
-from rag.index.store import FileRecord, IndexStore
+from rag.index.store import FileRecord, Store
 
 Progress = Callable[[int, int, str], None]
 """Called as ``progress(done, total, message)`` while passages are embedded."""
@@ -88,7 +88,7 @@ def _groups(prepared: list[_Prepared], size: int) -> list[list[_Prepared]]:
 
 def ingest(
     paths: Sequence[Path],
-    store: IndexStore,
+    store: Store,
     embedder: Embedder,
     progress: Progress | None = None,
     sentence_window: int = 2,

@@ -25,7 +25,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Concatenate, ParamSpec, TypeVar, get_args
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, get_args
 
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
@@ -169,6 +169,51 @@ def _keywords(meta: dict[str, Any], text: str, unit: Unit) -> list[str]:
     if meta.get("kw_version") == KEYWORDS_VERSION:
         return str(meta.get("keywords", "")).split()
     return unit_keywords(unit, text)
+
+
+class Store(Protocol):
+    """What citerag needs of an index: files in, passages and nearest neighbours out.
+
+    ``IndexStore`` (Chroma) is the one users run; ``tests/fakes.py`` has an in-memory one, so the
+    chain, retrieval and ingest can be tested without Chroma and any other backend knows what to
+    implement. Vectors are unit length; similarities are cosines."""
+
+    def warm_up(self) -> None: ...
+
+    def reset(self) -> None:
+        """Drop everything (``rag ingest --rebuild``)."""
+
+    def files(self) -> dict[str, FileRecord]:
+        """The manifest: every indexed file by doc id."""
+
+    def write_file(
+        self, record: FileRecord, passages: Sequence[Passage], embeddings: Sequence[list[float]]
+    ) -> None:
+        """Replace one file's passages, then its manifest row."""
+
+    def remove_file(self, doc_id: str) -> None: ...
+
+    def count(self) -> int:
+        """Passages stored."""
+
+    def version(self) -> str:
+        """Changes whenever any file is added, changed or removed."""
+
+    def all_passages(self) -> list[StoredPassage]: ...
+
+    def passages_of(self, doc_ids: Sequence[str]) -> list[StoredPassage]: ...
+
+    def passages(self, ids: Sequence[str]) -> list[StoredPassage]: ...
+
+    def unit_similarities(
+        self, embedding: list[float], passages: dict[str, list[str]]
+    ) -> dict[str, float]:
+        """Best cosine to ``embedding`` of each unit's passages (unit id -> passage ids)."""
+
+    def nearest(
+        self, embedding: list[float], k: int, filters: Filters | None = None
+    ) -> list[tuple[str, float]]:
+        """Passage ids and cosines of the ``k`` nearest passages that ``filters`` accept."""
 
 
 # Rows per metadata read (see IndexStore._fetch).

@@ -25,7 +25,7 @@ from rag.errors import RagError
 from rag.index.chunking import Unit, unit_of_passage
 from rag.index.embedding import Embedder
 from rag.index.keyword import KeywordIndex
-from rag.index.store import Filters, IndexStore, StoredPassage
+from rag.index.store import Filters, Store, StoredPassage
 from rag.text import asks_about_document, keywords
 
 
@@ -98,7 +98,7 @@ class _Corpus:
         self.keywords = KeywordIndex(terms, list(self.units.values()), unit_of)
 
     @classmethod
-    def load(cls, store: IndexStore, version: str, previous: _Corpus | None) -> _Corpus:
+    def load(cls, store: Store, version: str, previous: _Corpus | None) -> _Corpus:
         manifest = {doc_id: r.content_hash for doc_id, r in store.files().items()}
         kept = {
             doc_id: doc
@@ -144,7 +144,7 @@ class HybridRetriever:
     """Dense + BM25 retrieval with score fusion (``RagChain.as_retriever`` offers it to
     LlamaIndex apps)."""
 
-    def __init__(self, store: IndexStore, embedder: Embedder, settings: Settings) -> None:
+    def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
