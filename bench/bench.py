@@ -256,9 +256,12 @@ def bench_size(units: int, workdir: Path) -> dict[str, float]:
     from llama_index.core import VectorStoreIndex
 
     from rag.index.embedding import LlamaIndexEmbedding
+    from rag.index.store import IndexStore
 
+    store = chain.store
+    assert isinstance(store, IndexStore)  # the bench builds the Chroma one
     baseline = VectorStoreIndex.from_vector_store(
-        chain.store.vector_store, embed_model=LlamaIndexEmbedding(chain.embedder)
+        store.vector_store, embed_model=LlamaIndexEmbedding(chain.embedder)
     ).as_retriever(similarity_top_k=settings.top_k)
     llama = [timed(lambda q=q: baseline.retrieve(q)) for q in questions]  # type: ignore[misc]
     out["llamaindex_retrieve_p50_ms"] = statistics.median(llama)

@@ -71,7 +71,15 @@ class RagChain:
     @property
     def retriever(self) -> HybridRetriever:
         if self._retriever is None:
-            self._retriever = HybridRetriever(self.store, self.embedder, self.settings)
+            s = self.settings
+            self._retriever = HybridRetriever(
+                self.store,
+                self.embedder,
+                top_k=s.top_k,
+                candidates=s.candidates,
+                dense_weight=s.dense_weight,
+                index_check_s=s.index_check_s,
+            )
         return self._retriever
 
     @property
@@ -82,7 +90,11 @@ class RagChain:
     def extractive(self) -> ExtractiveAnswerer:
         """The quoting answerer: the default, and what every generative one starts from."""
         if self._extractive is None:
-            self._extractive = ExtractiveAnswerer(self.embedder, self.settings)
+            self._extractive = ExtractiveAnswerer(
+                self.embedder,
+                max_answer_sentences=self.settings.max_answer_sentences,
+                threshold=self.settings.answer_threshold,
+            )
             self._answerers["extractive"] = self._extractive
         return self._extractive
 

@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from rag.config import Settings
 from rag.index.chunking import Unit, credits_document
 from rag.index.embedding import Embedder
 from rag.index.keyword import unit_keywords
@@ -128,10 +127,18 @@ class ExtractiveAnswerer:
     name = "extractive"
 
     def __init__(
-        self, embedder: Embedder, settings: Settings, scorer: Scorer | None = None
+        self,
+        embedder: Embedder,
+        *,
+        max_answer_sentences: int,
+        threshold: float | None = None,
+        scorer: Scorer | None = None,
     ) -> None:
+        """``max_answer_sentences`` is ``RAG_MAX_ANSWER_SENTENCES`` (for why/how and list
+        questions); ``threshold`` overrides the fitted one (``RAG_ANSWER_THRESHOLD``)."""
         self.embedder = embedder
-        self.settings = settings
+        self.max_answer_sentences = max_answer_sentences
+        self._threshold = threshold
         self._scorer = scorer
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -144,8 +151,7 @@ class ExtractiveAnswerer:
 
     @property
     def threshold(self) -> float:
-        override = self.settings.answer_threshold
-        return self.scorer.threshold if override is None else override
+        return self.scorer.threshold if self._threshold is None else self._threshold
 
     # -- scoring ------------------------------------------------------------------------------
 
@@ -224,7 +230,7 @@ class ExtractiveAnswerer:
         best = ranked[0]
         listing = is_list_question(question)
         wide = listing or is_explanatory(question)
-        limit = self.settings.max_answer_sentences if wide else 2
+        limit = self.max_answer_sentences if wide else 2
         floor = (ratio_wide if wide else ratio) * best.score
         chosen = [best]
         for cand in ranked[1:]:

@@ -7,7 +7,8 @@ which keeps a unit that one signal ranks first from being buried under units bot
 mediocre (reciprocal-rank fusion's failure mode on short queries with one rare name).
 Boilerplate units (text repeated verbatim in a document) rank after all content.
 
-    >>> retriever = HybridRetriever(store, embedder, settings)  # doctest: +SKIP
+    >>> retriever = HybridRetriever(store, embedder, top_k=8, candidates=50, dense_weight=0.5,
+    ...                             index_check_s=1.0)  # doctest: +SKIP
     >>> hits = retriever.search("What did Alex Vatanka say?").evidence  # doctest: +SKIP
 """
 
@@ -20,7 +21,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.config import Settings
 from rag.errors import RagError
 from rag.index.chunking import Unit, unit_of_passage
 from rag.index.embedding import Embedder
@@ -144,10 +144,24 @@ class HybridRetriever:
     """Dense + BM25 retrieval with score fusion (``RagChain.as_retriever`` offers it to
     LlamaIndex apps)."""
 
-    def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        *,
+        top_k: int,
+        candidates: int,
+        dense_weight: float,
+        index_check_s: float,
+    ) -> None:
+        """The numbers are ``Settings``' (``RAG_TOP_K``, ``RAG_CANDIDATES``,
+        ``RAG_DENSE_WEIGHT``, ``RAG_INDEX_CHECK_S``); ``RagChain`` passes them."""
         self.store = store
         self.embedder = embedder
-        self.settings = settings
+        self.top_k = top_k
+        self.candidates = candidates
+        self.dense_weight = dense_weight
+        self.index_check_s = index_check_s
         self._corpus: _Corpus | None = None
         self._lock = threading.Lock()
         self._refreshing: threading.Thread | None = None
@@ -157,7 +171,7 @@ class HybridRetriever:
         """The index version, read from the store at most every ``index_check_s`` seconds."""
         now = time.monotonic()
         read = self._version
-        if read is None or now - read[1] >= self.settings.index_check_s:
+        if read is None or now - read[1] >= self.index_check_s:
             read = self._version = (self.store.version(), now)
         return read[0]
 
@@ -222,14 +236,14 @@ class HybridRetriever:
     def search(
         self, question: str, k: int | None = None, filters: Filters | None = None
     ) -> Retrieval:
-        """The ``k`` best units for ``question`` (default: ``settings.top_k``)."""
+        """The ``k`` best units for ``question`` (default: ``top_k``)."""
 
-        k = k or self.settings.top_k
+        k = k or self.top_k
         corpus = self.corpus()
         t0 = time.perf_counter()
         vector = self.embedder.embed_query(question)
         t1 = time.perf_counter()
-        dense_hits = self.store.nearest(vector, self.settings.candidates, filters)
+        dense_hits = self.store.nearest(vector, self.candidates, filters)
         terms = keywords(question)
         accepts = filters.accepts if filters else None
         unit_scores = corpus.keywords.unit_scores(terms, accepts, key=filters)
@@ -249,7 +263,7 @@ class HybridRetriever:
         def unit(uid: str) -> Unit:
             return corpus.units.get(uid) or arrived[uid]
 
-        wanted = min(self.settings.candidates, len(unit_scores))
+        wanted = min(self.candidates, len(unit_scores))
         top = np.argpartition(-unit_scores, wanted - 1)[:wanted] if wanted else np.array([], int)
         lexical_best = {
             corpus.unit_ids[i]: float(unit_scores[i]) for i in top if unit_scores[i] > 0
@@ -262,7 +276,7 @@ class HybridRetriever:
             by_unit = {uid: corpus.passage_ids[uid] for uid in missing}
             dense_best.update(self.store.unit_similarities(vector, by_unit))
 
-        weight = self.settings.dense_weight
+        weight = self.dense_weight
         fused = fuse(dense_best, lexical_best, weight)
 
         def order(uid: str) -> tuple[bool, float, str]:

@@ -12,6 +12,7 @@ import pytest
 from rag.chain import RagChain
 from rag.config import Settings
 from rag.index.embedding import Embedder
+from rag.index.store import IndexStore
 
 from ..conftest import make_chain
 
@@ -139,6 +140,7 @@ def test_settings_change_builds_a_fresh_collection(tmp_path: Path, embedder: Emb
 
     a = make_chain(tmp_path / "data", [SEEDS], embedder)
     b = make_chain(tmp_path / "data", [SEEDS], embedder, max_passage_tokens=128)
+    assert isinstance(a.store, IndexStore) and isinstance(b.store, IndexStore)
     assert a.store.name != b.store.name
     a.ingest()
     assert b.store.count() == 0
@@ -202,7 +204,7 @@ def test_sigkill_at_several_points_loses_nothing(corpus: Path, tmp_path: Path) -
     records = chain.store.files()
     assert len(records) == 62
     for record in records.values():
-        assert len(chain.store.passage_ids(record.doc_id)) == record.passages, record.source
+        assert len(chain.store.passages_of([record.doc_id])) == record.passages, record.source
     assert "62 unchanged" in chain.ingest().summary()
 
 

@@ -26,7 +26,10 @@ def _candidate(
 
 
 def _answerer() -> ExtractiveAnswerer:
-    return ExtractiveAnswerer(embedder=None, settings=Settings.load())  # type: ignore[arg-type]
+    return ExtractiveAnswerer(
+        embedder=None,  # type: ignore[arg-type]
+        max_answer_sentences=Settings.load().max_answer_sentences,
+    )
 
 
 def test_below_the_threshold_is_a_refusal_with_no_citations() -> None:
