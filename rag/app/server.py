@@ -416,20 +416,23 @@ def serve(
             "the chat runs in one process (its sessions live there): add --api-only to serve the "
             "HTTP API from several workers, or run several chat replicas behind a load balancer"
         )
-    token = settings.api_token.get_secret_value() if settings.api_token else None
-    check_binding(settings.host, token)
     what = "API" if api_only else "chat"
-    print(
+    listening = (
         f"citerag {what} on http://{settings.host}:{settings.port}/ "
-        f"(API: /api/ask, /api/health, /docs){f'; {workers} workers' if workers > 1 else ''}",
-        flush=True,
+        f"(API: /api/ask, /api/health, /docs){f'; {workers} workers' if workers > 1 else ''}"
     )
     if workers == 1:
         app = create_api(settings) if api_only else create_app(settings)
+        print(listening, flush=True)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
         return
-    # Build the index here, once: workers starting on an empty index would race for the lock.
+    # Refuse an unguarded public binding before anything starts (each worker checks it too), and
+    # build the index here, once: workers starting on an empty index would race for the lock.
+    check_binding(
+        settings.host, settings.api_token.get_secret_value() if settings.api_token else None
+    )
     RagChain(settings).ensure_index()
+    print(listening, flush=True)
     os.environ["RAG_HOST"], os.environ["RAG_PORT"] = settings.host, str(settings.port)
     uvicorn.run(
         "rag.app.server:create_api",
