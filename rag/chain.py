@@ -65,7 +65,13 @@ class RagChain:
     def store(self) -> Store:
         if self._store is None:
             fingerprint = self.settings.index_fingerprint(self.embedder.model_id)
-            self._store = IndexStore(self.settings, fingerprint)
+            s = self.settings
+            self._store = IndexStore(
+                f"{s.collection_prefix}_{fingerprint}",
+                data_dir=s.data_dir,
+                chroma_host=s.chroma_host,
+                chroma_port=s.chroma_port,
+            )
         return self._store
 
     @property

@@ -25,11 +25,11 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, get_args
 
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
-from rag.config import Settings
 from rag.errors import QuestionError, StoreError
 from rag.index.chunking import Passage, Unit, UnitKind, parse_date
 from rag.index.keyword import KEYWORDS_VERSION, unit_keywords
@@ -248,9 +248,22 @@ def _reported(
 class IndexStore:
     """Chroma collections for one index fingerprint; opened lazily on first use."""
 
-    def __init__(self, settings: Settings, fingerprint: str) -> None:
-        self.settings = settings
-        self.name = f"{settings.collection_prefix}_{fingerprint}"
+    def __init__(
+        self,
+        name: str,
+        *,
+        data_dir: Path,
+        chroma_host: str | None = None,
+        chroma_port: int = 8000,
+    ) -> None:
+        """``name`` is the collection's (``RagChain`` joins ``RAG_COLLECTION_PREFIX`` and the
+        index fingerprint); the embedded index lives in ``data_dir/chroma`` unless
+        ``chroma_host`` names a ``chroma run`` server (``RAG_DATA_DIR``, ``RAG_CHROMA_HOST``,
+        ``RAG_CHROMA_PORT``)."""
+        self.name = name
+        self.data_dir = data_dir
+        self.chroma_host = chroma_host
+        self.chroma_port = chroma_port
         self._client: Any = None
         self._vectors: Any = None
         self._files: Any = None
@@ -266,17 +279,17 @@ class IndexStore:
 
         chroma_settings = chromadb.Settings(anonymized_telemetry=False)
         try:
-            if self.settings.chroma_host:
+            if self.chroma_host:
                 client = chromadb.HttpClient(
-                    host=self.settings.chroma_host,
-                    port=self.settings.chroma_port,
+                    host=self.chroma_host,
+                    port=self.chroma_port,
                     settings=chroma_settings,
                 )
                 client.heartbeat()
             else:
-                self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+                self.data_dir.mkdir(parents=True, exist_ok=True)
                 client = chromadb.PersistentClient(
-                    path=str(self.settings.data_dir / "chroma"), settings=chroma_settings
+                    path=str(self.data_dir / "chroma"), settings=chroma_settings
                 )
             vectors = client.get_or_create_collection(
                 self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None
@@ -289,14 +302,14 @@ class IndexStore:
 
     def failure(self, exc: Exception) -> str:
         """What went wrong with the index and what to do about it."""
-        if self.settings.chroma_host:
+        if self.chroma_host:
             return (
-                f"cannot reach Chroma at {self.settings.chroma_host}:{self.settings.chroma_port} "
+                f"cannot reach Chroma at {self.chroma_host}:{self.chroma_port} "
                 f"({type(exc).__name__}: {exc}); is `chroma run` up? (RAG_CHROMA_HOST, "
                 "RAG_CHROMA_PORT)"
             )
         return (
-            f"cannot use the index in {self.settings.data_dir / 'chroma'} ({type(exc).__name__}: "
+            f"cannot use the index in {self.data_dir / 'chroma'} ({type(exc).__name__}: "
             f"{exc}); check that RAG_DATA_DIR is writable, or run `rag ingest --rebuild` to build "
             "it again if it is damaged"
         )
@@ -315,9 +328,9 @@ class IndexStore:
             return
         except Exception:  # noqa: BLE001 - any failure means the store cannot be opened
             self._client = self._vectors = self._files = self._vector_store = None
-            if self.settings.chroma_host:
+            if self.chroma_host:
                 raise
-        folder = self.settings.data_dir / "chroma"
+        folder = self.data_dir / "chroma"
         if folder.exists() and not (folder / "chroma.sqlite3").is_file():
             raise StoreError(
                 f"{folder} is in the way and does not look like a Chroma index; move it aside or "

@@ -156,11 +156,10 @@ def test_rebuild_never_deletes_a_folder_that_is_not_an_index(
 @pytest.mark.slow
 def test_a_file_with_more_passages_than_one_chroma_batch_is_stored(tmp_path: Path) -> None:
     """Embedded Chroma takes at most 5,461 records per call; a long file has more."""
-    from rag.config import Settings
     from rag.index.chunking import Passage, Unit
     from rag.index.store import FileRecord, IndexStore
 
-    store = IndexStore(Settings.load(data_dir=tmp_path), "batches")
+    store = IndexStore("citerag_batches", data_dir=tmp_path)
     unit = Unit("u", "d", "long.txt", "Long", "paragraph", 1, 0, "text")
     passages = [Passage(f"u:{i}", unit, f"window {i}", i) for i in range(6000)]
     store.write_file(FileRecord("d", "long.txt", "h1", 6000), passages, [[1.0, 0.0]] * 6000)

@@ -23,7 +23,7 @@ from ..fakes import MemoryStore
 @pytest.fixture(params=["chroma", "memory"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "chroma":
-        yield IndexStore(Settings.load(data_dir=tmp_path), "contract")
+        yield IndexStore("citerag_contract", data_dir=tmp_path)
     else:
         yield MemoryStore()
 
