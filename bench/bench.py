@@ -240,6 +240,11 @@ def bench_size(units: int, workdir: Path) -> dict[str, float]:
         / 2**20,
     }
     out["first_question_ms"] = timed(lambda: chain.ask(questions[0]))
+    # A restarted server: the keyword corpus comes from the copy the first load saved
+    # (rag.index.corpus), checked against the index's manifest, not from Chroma.
+    out["first_question_restart_ms"] = timed(
+        lambda: RagChain(settings, chain.embedder).ask(questions[0])
+    )
     retrieve = [timed(lambda q=q: chain.retrieve(q)) for q in questions]  # type: ignore[misc]
     chain.retriever.corpus()
     answers = [timed(lambda q=q: chain.ask(q)) for q in questions[1:]]  # type: ignore[misc]
@@ -361,7 +366,8 @@ def print_table(
     )
     header = ["units", "passages", "ingest u/s", "disk MiB", "peak MiB", "retrieve p50",
               "answer p50", "answer p95", "LlamaIndex retr. (ours/theirs)", "add file s",
-              "next answer", "refresh s", "index load s", "server p50", "server add s"]  # fmt: skip
+              "next answer", "refresh s", "index load s (restart)", "server p50",
+              "server add s"]  # fmt: skip
     print(
         "\nsynthetic archives (ms unless said; LlamaIndex = its default VectorStoreIndex retriever)"
     )
@@ -374,7 +380,9 @@ def print_table(
                f"({r['retrieve_p50_ms'] / r['llamaindex_retrieve_p50_ms']:.1f}x)",
                f"{r['add_one_file_s']:.2f}", f"{r['answer_after_add_ms']:.0f}",
                f"{r.get('keyword_refresh_s', 0):.1f}",
-               f"{r['first_question_ms'] / 1000:.1f}", f"{r['server_answer_p50_ms']:.1f}",
+               f"{r['first_question_ms'] / 1000:.1f} "
+               f"({r.get('first_question_restart_ms', 0) / 1000:.1f})",
+               f"{r['server_answer_p50_ms']:.1f}",
                f"{r['server_add_one_file_s']:.2f}"]  # fmt: skip
         print("  " + " | ".join(row))
     print(f"\n10 MB file, no paragraph breaks: ingested in "

@@ -62,12 +62,18 @@ class RagChain:
     # -- components, created on first use ---------------------------------------------------
 
     @property
+    def index_name(self) -> str:
+        """The index's name: ``RAG_COLLECTION_PREFIX`` and the fingerprint of the settings that
+        shape it, so other settings or another model get another index, never a mixed one."""
+        fingerprint = self.settings.index_fingerprint(self.embedder.model_id)
+        return f"{self.settings.collection_prefix}_{fingerprint}"
+
+    @property
     def store(self) -> Store:
         if self._store is None:
-            fingerprint = self.settings.index_fingerprint(self.embedder.model_id)
             s = self.settings
             self._store = IndexStore(
-                f"{s.collection_prefix}_{fingerprint}",
+                self.index_name,
                 data_dir=s.data_dir,
                 chroma_host=s.chroma_host,
                 chroma_port=s.chroma_port,
@@ -85,6 +91,7 @@ class RagChain:
                 candidates=s.candidates,
                 dense_weight=s.dense_weight,
                 index_check_s=s.index_check_s,
+                snapshot=s.data_dir / "keywords" / f"{self.index_name}.json",
             )
         return self._retriever
 
@@ -174,6 +181,7 @@ class RagChain:
         with IngestLock(self.settings.data_dir):
             if rebuild:
                 self.store.reset()
+                self.retriever.forget()
             report = ingest(
                 list(paths or self.settings.corpus),
                 self.store,

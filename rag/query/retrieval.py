@@ -14,18 +14,20 @@ Boilerplate units (text repeated verbatim in a document) rank after all content.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from rag.errors import RagError
 from rag.index.chunking import Unit, unit_of_passage
+from rag.index.corpus import KeywordCorpus
 from rag.index.embedding import Embedder
-from rag.index.keyword import KeywordIndex
-from rag.index.store import Filters, Store, StoredPassage
+from rag.index.store import Filters, Store
 from rag.text import asks_about_document, keywords
 
 
@@ -51,73 +53,6 @@ class Retrieval:
     evidence: list[Evidence]
     idf: Callable[[str], float]
     timings_ms: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _Doc:
-    """What the keyword side keeps of one document: its units once, and per passage only its id,
-    its unit and its BM25 terms (holding whole passages cost 400 MiB at 10k units)."""
-
-    content_hash: str
-    units: dict[str, Unit]
-    rows: list[tuple[str, str, list[str]]]
-
-    @classmethod
-    def of(cls, content_hash: str, passages: list[StoredPassage]) -> _Doc:
-        units: dict[str, Unit] = {}
-        for p in passages:
-            units.setdefault(p.unit.unit_id, p.unit)
-        return cls(
-            content_hash, units, [(p.passage_id, p.unit.unit_id, p.keywords) for p in passages]
-        )
-
-
-class _Corpus:
-    """The units held in memory for BM25 and unit look-ups, for one version of the index.
-
-    Kept per document, so that a new version re-reads only the documents whose content hash
-    changed: at 10k units re-reading everything after adding one file took 3.2 s."""
-
-    def __init__(self, version: str, docs: dict[str, _Doc]) -> None:
-        self.version = version
-        self.docs = docs
-        self.units: dict[str, Unit] = {}
-        self.passage_ids: dict[str, list[str]] = {}
-        index_of: dict[str, int] = {}
-        unit_of = []
-        terms = []
-        for doc in docs.values():
-            for passage_id, uid, passage_terms in doc.rows:
-                if uid not in index_of:
-                    index_of[uid] = len(index_of)
-                    self.units[uid] = doc.units[uid]
-                unit_of.append(index_of[uid])
-                terms.append(passage_terms)
-                self.passage_ids.setdefault(uid, []).append(passage_id)
-        self.unit_ids = list(index_of)
-        self.keywords = KeywordIndex(terms, list(self.units.values()), unit_of)
-
-    @classmethod
-    def load(cls, store: Store, version: str, previous: _Corpus | None) -> _Corpus:
-        manifest = {doc_id: r.content_hash for doc_id, r in store.files().items()}
-        kept = {
-            doc_id: doc
-            for doc_id, doc in (previous.docs.items() if previous else ())
-            if manifest.get(doc_id) == doc.content_hash
-        }
-        stale = [doc_id for doc_id in manifest if doc_id not in kept]
-        fresh: dict[str, list[StoredPassage]] = {doc_id: [] for doc_id in stale}
-        if stale:
-            passages = store.all_passages() if not kept else store.passages_of(stale)
-            for p in passages:
-                if p.unit.doc_id in fresh:
-                    fresh[p.unit.doc_id].append(p)
-            del passages
-        docs = {
-            doc_id: kept.get(doc_id) or _Doc.of(manifest[doc_id], fresh.pop(doc_id))
-            for doc_id in manifest
-        }
-        return cls(version, docs)
 
 
 def fuse(
@@ -153,16 +88,19 @@ class HybridRetriever:
         candidates: int,
         dense_weight: float,
         index_check_s: float,
+        snapshot: Path | None = None,
     ) -> None:
         """The numbers are ``Settings``' (``RAG_TOP_K``, ``RAG_CANDIDATES``,
-        ``RAG_DENSE_WEIGHT``, ``RAG_INDEX_CHECK_S``); ``RagChain`` passes them."""
+        ``RAG_DENSE_WEIGHT``, ``RAG_INDEX_CHECK_S``); ``RagChain`` passes them. ``snapshot`` is
+        where the keyword corpus is saved between runs (``rag.index.corpus``); none: not saved."""
         self.store = store
         self.embedder = embedder
         self.top_k = top_k
         self.candidates = candidates
         self.dense_weight = dense_weight
         self.index_check_s = index_check_s
-        self._corpus: _Corpus | None = None
+        self.snapshot = snapshot
+        self._corpus: KeywordCorpus | None = None
         self._lock = threading.Lock()
         self._refreshing: threading.Thread | None = None
         self._version: tuple[str, float] | None = None
@@ -175,7 +113,7 @@ class HybridRetriever:
             read = self._version = (self.store.version(), now)
         return read[0]
 
-    def corpus(self) -> _Corpus:
+    def corpus(self) -> KeywordCorpus:
         """The keyword corpus for the index as it is now, or, while a newer version is being read
         in the background, the previous one: at 100k units rebuilding took 4.8 s, and questions
         should not queue behind it (dense hits already see the new units; ``search`` copes)."""
@@ -183,7 +121,7 @@ class HybridRetriever:
         with self._lock:
             current = self._corpus
             if current is None:
-                self._corpus = _Corpus.load(self.store, version, None)
+                self._corpus = KeywordCorpus.load(self.store, version, None, self.snapshot)
                 return self._corpus
             if current.version != version and self._refreshing is None:
                 self._refreshing = threading.Thread(
@@ -200,7 +138,19 @@ class HybridRetriever:
             if self._corpus is not None:
                 version = self._current_version()
                 if version != self._corpus.version:
-                    self._corpus = _Corpus.load(self.store, version, self._corpus)
+                    self._corpus = KeywordCorpus.load(
+                        self.store, version, self._corpus, self.snapshot
+                    )
+
+    def forget(self) -> None:
+        """Drop the keyword corpus and its saved copy (``rag ingest --rebuild``): a rebuilt index
+        is read afresh, never matched against what was kept of the one it replaces."""
+        with self._lock:
+            self._corpus = None
+            self._version = None
+        if self.snapshot is not None:
+            with contextlib.suppress(OSError):
+                self.snapshot.unlink(missing_ok=True)
 
     def wait_for_refresh(self, timeout: float | None = None) -> None:
         """Wait for a background refresh, if one is running (for tests and benchmarks)."""
@@ -208,9 +158,9 @@ class HybridRetriever:
         if thread is not None:
             thread.join(timeout)
 
-    def _refresh(self, version: str, previous: _Corpus) -> None:
+    def _refresh(self, version: str, previous: KeywordCorpus) -> None:
         try:
-            fresh = _Corpus.load(self.store, version, previous)
+            fresh = KeywordCorpus.load(self.store, version, previous, self.snapshot)
             with self._lock:
                 if self._corpus is previous:
                     self._corpus = fresh
@@ -220,7 +170,7 @@ class HybridRetriever:
             self._refreshing = None
 
     @staticmethod
-    def _about_documents(ordered: list[str], corpus: _Corpus) -> list[str]:
+    def _about_documents(ordered: list[str], corpus: KeywordCorpus) -> list[str]:
         """For a question about a document ("who wrote the piece on ..."), the units that
         describe the documents the evidence comes from (title, byline, republication credit):
         they rarely share words or meaning with the question, so search alone misses them."""

@@ -1,0 +1,198 @@
+"""The keyword corpus and its copy on disk: used when it matches the index, ignored where it does
+not, never an authority over what the index holds. In-memory store and hashing embedder."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from rag.chain import RagChain
+from rag.config import Settings
+from rag.index.corpus import KeywordCorpus, read_snapshot, write_snapshot
+from rag.index.embedding import Embedder
+from rag.index.store import StoredPassage
+
+from ..conftest import SEEDS
+from ..fakes import MemoryStore
+
+
+class CountingStore(MemoryStore):
+    """Records which documents were read back from the store, and how."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[str | tuple[str, ...]] = []
+
+    def all_passages(self) -> list[StoredPassage]:
+        self.reads.append("all")
+        return super().all_passages()
+
+    def passages_of(self, doc_ids: Sequence[str]) -> list[StoredPassage]:
+        self.reads.append(tuple(sorted(doc_ids)))
+        return super().passages_of(doc_ids)
+
+
+def chain_on(store: MemoryStore, data: Path, corpus: Path, embedder: Embedder) -> RagChain:
+    return RagChain(Settings.load(data_dir=data, corpus=[corpus]), embedder, store)
+
+
+@pytest.fixture
+def indexed(tmp_path: Path, fake_embedder: Embedder) -> tuple[CountingStore, Path, Path]:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    store = CountingStore()
+    chain_on(store, tmp_path / "data", corpus, fake_embedder).ingest()
+    return store, tmp_path / "data", corpus
+
+
+def snapshot_of(chain: RagChain) -> Path:
+    path = chain.retriever.snapshot
+    assert path is not None
+    return path
+
+
+QUESTION = "What did Alex Vatanka say?"
+
+
+def test_the_first_load_reads_the_store_and_saves_a_copy_the_next_process_uses(
+    indexed: tuple[CountingStore, Path, Path], fake_embedder: Embedder
+) -> None:
+    store, data, corpus = indexed
+    first = chain_on(store, data, corpus, fake_embedder)
+    answer = first.ask(QUESTION)
+    assert store.reads == ["all"]
+    path = snapshot_of(first)
+    assert path.is_file() and path.parent == data / "keywords"
+
+    store.reads.clear()
+    second = chain_on(store, data, corpus, fake_embedder)
+    assert second.ask(QUESTION).answer == answer.answer
+    assert store.reads == []  # everything came from the copy
+    assert second.retriever.corpus().units == first.retriever.corpus().units
+
+
+def test_a_document_changed_since_the_copy_is_read_again_and_a_removed_one_is_gone(
+    indexed: tuple[CountingStore, Path, Path], fake_embedder: Embedder
+) -> None:
+    store, data, corpus = indexed
+    (corpus / "kept.txt").write_text("Kept\n\nNothing changes here.\n", encoding="utf-8")
+    chain_on(store, data, corpus, fake_embedder).ingest()
+    chain_on(store, data, corpus, fake_embedder).retriever.corpus()
+    standard, worldview = sorted(corpus.glob("*.txt"))[1], sorted(corpus.glob("*.txt"))[0]
+    standard.write_text(
+        standard.read_text(encoding="utf-8") + "\nQuokkabridge tariffs rose by 9%.\n",
+        encoding="utf-8",
+    )
+    worldview.unlink()
+    chain_on(store, data, corpus, fake_embedder).ingest()  # no corpus loaded: no copy written
+
+    store.reads.clear()
+    replica = chain_on(store, data, corpus, fake_embedder)
+    units = replica.retriever.corpus().units
+    changed = next(r.doc_id for r in store.files().values() if r.source.endswith(standard.name))
+    assert store.reads == [(changed,)]
+    assert any("Quokkabridge" in u.text for u in units.values())
+    assert len({u.doc_id for u in units.values()}) == 2  # the changed and the kept one
+    assert "Quokkabridge" in replica.ask("Which tariffs rose by 9%?").answer
+    # ... and the copy now matches the index again: the next process reads nothing.
+    store.reads.clear()
+    chain_on(store, data, corpus, fake_embedder).retriever.corpus()
+    assert store.reads == []
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda text: text[: len(text) // 2],  # truncated (a crash, a full disk)
+        lambda text: text.replace('"keywords_version":', '"keywords_version":99,"old":'),
+        lambda text: json.dumps({**json.loads(text), "unit_fields": ["unit_id", "text"]}),
+        lambda text: text.replace('"units":[[', '"units":[["x"],[', 1),
+        lambda text: "[]",
+    ],
+    ids=["truncated", "other-tokeniser", "other-unit-fields", "bad-unit", "not-an-object"],
+)
+def test_a_damaged_or_foreign_copy_is_ignored_and_rewritten(
+    indexed: tuple[CountingStore, Path, Path],
+    fake_embedder: Embedder,
+    damage: object,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store, data, corpus = indexed
+    first = chain_on(store, data, corpus, fake_embedder)
+    expected = first.ask(QUESTION).answer
+    path = snapshot_of(first)
+    path.write_text(damage(path.read_text(encoding="utf-8")), encoding="utf-8")  # type: ignore[operator]
+
+    store.reads.clear()
+    with caplog.at_level(logging.WARNING, logger="rag.index.corpus"):
+        again = chain_on(store, data, corpus, fake_embedder)
+        assert again.ask(QUESTION).answer == expected
+    assert store.reads == ["all"]
+    assert read_snapshot(path)  # rewritten whole
+
+
+def test_an_unwritable_copy_is_only_a_warning(
+    indexed: tuple[CountingStore, Path, Path],
+    fake_embedder: Embedder,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store, data, corpus = indexed
+    (data / "keywords").write_text("a file where the folder should be", encoding="utf-8")
+    chain = chain_on(store, data, corpus, fake_embedder)
+    with caplog.at_level(logging.WARNING, logger="rag.index.corpus"):
+        assert not chain.ask(QUESTION).refused
+    assert "could not save the keyword corpus" in caplog.text
+
+
+def test_the_copy_round_trips_every_unit_field(
+    indexed: tuple[CountingStore, Path, Path], fake_embedder: Embedder
+) -> None:
+    store, data, corpus = indexed
+    chain = chain_on(store, data, corpus, fake_embedder)
+    loaded = chain.retriever.corpus()
+    saved = read_snapshot(snapshot_of(chain))
+    assert saved == loaded.docs
+    rebuilt = KeywordCorpus(loaded.version, saved)
+    assert rebuilt.units == loaded.units and rebuilt.passage_ids == loaded.passage_ids
+    kinds = {u.kind for u in rebuilt.units.values()}
+    assert kinds == {"title", "paragraph", "headline"}
+    assert any(u.outlet and u.date for u in rebuilt.units.values())
+
+
+def test_a_saved_document_whose_passage_count_differs_from_the_index_is_read_again(
+    indexed: tuple[CountingStore, Path, Path], fake_embedder: Embedder
+) -> None:
+    """The copy of an index that was missing passages (a damaged one, since rebuilt) is not
+    trusted for the document the manifest now counts differently."""
+    store, data, corpus = indexed
+    chain = chain_on(store, data, corpus, fake_embedder)
+    docs = chain.retriever.corpus().docs
+    path = snapshot_of(chain)
+    short = sorted(docs)[0]
+    docs[short].rows.pop()
+    write_snapshot(path, docs)
+
+    store.reads.clear()
+    again = chain_on(store, data, corpus, fake_embedder).retriever.corpus()
+    assert store.reads == [(short,)]
+    assert len(again.docs[short].rows) == store.files()[short].passages
+
+
+def test_a_rebuild_forgets_the_saved_copy(
+    indexed: tuple[CountingStore, Path, Path], fake_embedder: Embedder
+) -> None:
+    store, data, corpus = indexed
+    chain = chain_on(store, data, corpus, fake_embedder)
+    chain.retriever.corpus()
+    path = snapshot_of(chain)
+    assert path.is_file()
+    chain.ingest(rebuild=True)
+    assert not path.exists()
+    store.reads.clear()
+    assert not chain.ask(QUESTION).refused
+    assert store.reads == ["all"] and path.is_file()
