@@ -4,7 +4,7 @@ A file whose content hash (text plus sidecar metadata) matches the manifest is s
 loading the model. A bad file (empty, binary, not UTF-8, unreadable) is reported with its path and
 the reason, never embedded, and never stops the run.
 
-    >>> report = ingest([Path("seeds")], store, embedder, settings)  # doctest: +SKIP
+    >>> report = ingest([Path("seeds")], store, embedder)  # doctest: +SKIP
     >>> report.summary()  # doctest: +SKIP
     '2 files: 2 added'
 """
