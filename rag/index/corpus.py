@@ -2,16 +2,18 @@
 its copy on disk beside the index.
 
 Retrieval needs the units (to cite them) and the passages' terms (for BM25) of the whole index in
-memory. Reading them from Chroma is what made a server's first question slow on a large archive
-(every passage's metadata and text, a page at a time), so a copy is kept in ``data_dir/keywords``,
-one JSON file per index. The copy is a cache, never an authority: on load, a document's entry is
-used only when its content hash equals the one the index's manifest holds now; every other
-document is read from the store again, and a file that cannot be read, or was written by another
-version of the tokeniser, is ignored as a whole. It can therefore be stale or deleted without
-harm, and each replica of a deployment keeps its own (``RAG_DATA_DIR`` is per replica, Chroma may
-be shared).
+memory. Reading them from Chroma and building the BM25 matrix is what made a server's first
+question slow on a large archive (every passage's metadata and text, a page at a time), so a copy
+is kept in ``data_dir/keywords``: per index, a JSON file of the documents and bm25s's saved matrix.
+The copy is a cache, never an authority: on load, a document's entry is used only when its content
+hash and passage count equal those in the index's manifest now; every other document is read from
+the store again, and the matrix is used only when every document matched. A file that cannot be
+read, or was written by another version of the tokeniser, is ignored as a whole. It can therefore be
+stale or deleted without harm, and each replica of a deployment keeps its own (``RAG_DATA_DIR`` is
+per replica, Chroma may be shared).
 
-JSON rather than pickle: the file sits in a data folder, and loading it must not run code.
+JSON and numpy arrays rather than pickle: the files sit in a data folder, and loading them must not
+run code.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
+import uuid
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -30,7 +34,7 @@ from rag.index.store import Store, StoredPassage
 log = logging.getLogger(__name__)
 
 #: The layout of the file; a file of another layout is ignored and rewritten.
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
 _UNIT_FIELDS = tuple(f.name for f in fields(Unit))
 
 
@@ -59,7 +63,8 @@ class KeywordCorpus:
     Kept per document, so that a new version re-reads only the documents whose content hash
     changed: at 10k units re-reading everything after adding one file took 3.2 s."""
 
-    def __init__(self, version: str, docs: dict[str, DocTerms]) -> None:
+    def __init__(self, version: str, docs: dict[str, DocTerms], matrix: Any = None) -> None:
+        """``matrix``: a BM25 matrix built from exactly ``docs`` in this order (a snapshot's)."""
         self.version = version
         self.docs = docs
         self.units: dict[str, Unit] = {}
@@ -76,7 +81,7 @@ class KeywordCorpus:
                 terms.append(passage_terms)
                 self.passage_ids.setdefault(uid, []).append(passage_id)
         self.unit_ids = list(index_of)
-        self.keywords = KeywordIndex(terms, list(self.units.values()), unit_of)
+        self.keywords = KeywordIndex(terms, list(self.units.values()), unit_of, matrix)
 
     @classmethod
     def load(
@@ -84,15 +89,15 @@ class KeywordCorpus:
         store: Store,
         version: str,
         previous: KeywordCorpus | None,
-        snapshot: Path | None = None,
+        snapshot: Snapshot | None = None,
     ) -> KeywordCorpus:
         """The corpus of the index at ``version``: documents whose content hash and passage count
         are those of the index's manifest come from ``previous`` (or, when there is none, from the
-        ``snapshot`` file), the rest from the store. When anything was read from the store, the
-        snapshot is rewritten."""
+        ``snapshot``), the rest from the store. When the snapshot matches the index entirely, its
+        BM25 matrix is used as well; when anything differed, the snapshot is rewritten."""
         records = store.files()
-        manifest = {doc_id: r.content_hash for doc_id, r in records.items()}
-        known = previous.docs if previous else read_snapshot(snapshot) if snapshot else {}
+        saved = snapshot.read() if snapshot is not None and previous is None else None
+        known = previous.docs if previous else saved.docs if saved else {}
         kept = {
             doc_id: doc
             for doc_id, doc in known.items()
@@ -100,7 +105,13 @@ class KeywordCorpus:
             and records[doc_id].content_hash == doc.content_hash
             and records[doc_id].passages == len(doc.rows)
         }
-        stale = [doc_id for doc_id in manifest if doc_id not in kept]
+        if saved and len(kept) == len(known) == len(records):
+            matrix = snapshot.matrix(saved.token) if snapshot else None
+            corpus = cls(version, kept, matrix)  # the snapshot's order: its matrix's columns
+            if matrix is None and snapshot is not None:
+                snapshot.write(corpus)
+            return corpus
+        stale = [doc_id for doc_id in records if doc_id not in kept]
         fresh: dict[str, list[StoredPassage]] = {doc_id: [] for doc_id in stale}
         if stale:
             passages = store.all_passages() if not kept else store.passages_of(stale)
@@ -109,73 +120,130 @@ class KeywordCorpus:
                     fresh[p.unit.doc_id].append(p)
             del passages
         docs = {
-            doc_id: kept.get(doc_id) or DocTerms.of(manifest[doc_id], fresh.pop(doc_id))
-            for doc_id in manifest
+            doc_id: kept.get(doc_id) or DocTerms.of(records[doc_id].content_hash, fresh.pop(doc_id))
+            for doc_id in records
         }
+        corpus = cls(version, docs)
         if snapshot is not None and (stale or len(known) != len(kept)):
-            write_snapshot(snapshot, docs)
-        return cls(version, docs)
+            snapshot.write(corpus)
+        return corpus
 
 
-def write_snapshot(path: Path, docs: dict[str, DocTerms]) -> None:
-    """Write the corpus to ``path`` atomically (a temporary file renamed over it), so a reader or
-    a crash never sees half a file. A failure is logged, not raised: the copy is only a cache."""
-    import orjson
+@dataclass(frozen=True)
+class Saved:
+    """What a snapshot file held: the documents in the order their matrix was built from, and
+    the token that pairs the file with that matrix."""
 
-    data = {
-        "format": SNAPSHOT_FORMAT,
-        "keywords_version": KEYWORDS_VERSION,
-        "unit_fields": _UNIT_FIELDS,
-        "docs": {
-            doc_id: {
-                "hash": doc.content_hash,
-                "units": [[getattr(u, f) for f in _UNIT_FIELDS] for u in doc.units.values()],
-                "rows": [[pid, uid, " ".join(terms)] for pid, uid, terms in doc.rows],
-            }
-            for doc_id, doc in docs.items()
-        },
-    }
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(orjson.dumps(data))
-        os.replace(tmp, path)
-    except OSError as exc:
-        log.warning("could not save the keyword corpus to %s (%s)", path, exc)
+    docs: dict[str, DocTerms]
+    token: str
+
+
+class Snapshot:
+    """The keyword corpus on disk: ``<index>.json`` (the documents) and ``<index>.bm25/`` (bm25s's
+    matrix built from them, in the file's order). A random token written into both pairs them:
+    a matrix whose token differs from the file's, from an older or interrupted write, is never
+    used. Failures to read are warnings (the store is read instead), failures to write too."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.matrix_dir = path.with_suffix(".bm25")
+
+    def read(self) -> Saved | None:
+        """The documents saved in the file; ``None`` when it is missing, damaged or of another
+        format or tokeniser version (every document is then read from the store)."""
+        import orjson
+
+        try:
+            data: Any = orjson.loads(self.path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, orjson.JSONDecodeError) as exc:
+            log.warning("ignoring the keyword corpus copy %s (%s)", self.path, exc)
+            return None
+        try:
+            if (
+                data.get("format") != SNAPSHOT_FORMAT
+                or data.get("keywords_version") != KEYWORDS_VERSION
+                or tuple(data.get("unit_fields", ())) != _UNIT_FIELDS
+            ):
+                return None
+            docs = {}
+            for doc_id, doc in data["docs"].items():
+                units = {}
+                for values in doc["units"]:
+                    unit = Unit(**dict(zip(_UNIT_FIELDS, values, strict=True)))
+                    units[unit.unit_id] = unit
+                rows = [(pid, uid, terms.split()) for pid, uid, terms in doc["rows"]]
+                if any(uid not in units for _, uid, _ in rows):
+                    raise ValueError(f"a passage of {doc_id} belongs to no saved unit")
+                docs[str(doc_id)] = DocTerms(str(doc["hash"]), units, rows)
+            return Saved(docs, str(data["token"]))
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            log.warning("ignoring the keyword corpus copy %s (%s)", self.path, exc)
+            return None
+
+    def matrix(self, token: str) -> Any:
+        """The saved BM25 matrix if it was written with ``token``, else ``None``."""
+        stamp = self.matrix_dir / _TOKEN_FILE
+        try:
+            if stamp.read_text(encoding="utf-8") != token:
+                return None
+            matrix = KeywordIndex.load_matrix(self.matrix_dir)
+            # Still the same folder after loading: another process did not swap in its own
+            # matrix midway (tokens are random, so a replaced folder never comes back).
+            return matrix if stamp.read_text(encoding="utf-8") == token else None
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("ignoring the saved BM25 matrix %s (%s)", self.matrix_dir, exc)
+            return None
+
+    def write(self, corpus: KeywordCorpus) -> None:
+        """Write both parts, each atomically (written aside, then renamed into place)."""
+        import orjson
+
+        token = uuid.uuid4().hex
+        data = {
+            "format": SNAPSHOT_FORMAT,
+            "keywords_version": KEYWORDS_VERSION,
+            "unit_fields": _UNIT_FIELDS,
+            "token": token,
+            "docs": {
+                doc_id: {
+                    "hash": doc.content_hash,
+                    "units": [[getattr(u, f) for f in _UNIT_FIELDS] for u in doc.units.values()],
+                    "rows": [[pid, uid, " ".join(terms)] for pid, uid, terms in doc.rows],
+                }
+                for doc_id, doc in corpus.docs.items()
+            },
+        }
+        aside = f".{os.getpid()}.{token[:8]}.tmp"
+        tmp = self.path.with_name(f".{self.path.name}{aside}")
+        tmp_dir = self.matrix_dir.with_name(f".{self.matrix_dir.name}{aside}")
+        old_dir = self.matrix_dir.with_name(f".{self.matrix_dir.name}{aside}.old")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if corpus.keywords.n:
+                corpus.keywords.save_matrix(tmp_dir)
+                (tmp_dir / _TOKEN_FILE).write_text(token, encoding="utf-8")
+                if self.matrix_dir.exists():
+                    os.replace(self.matrix_dir, old_dir)
+                os.replace(tmp_dir, self.matrix_dir)
+            tmp.write_bytes(orjson.dumps(data))
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            log.warning("could not save the keyword corpus to %s (%s)", self.path, exc)
+        finally:
+            for leftover in (tmp_dir, old_dir):
+                shutil.rmtree(leftover, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+
+    def delete(self) -> None:
+        """Forget both parts (``rag ingest --rebuild``)."""
         with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+            self.path.unlink(missing_ok=True)
+        shutil.rmtree(self.matrix_dir, ignore_errors=True)
 
 
-def read_snapshot(path: Path) -> dict[str, DocTerms]:
-    """The documents saved in ``path``; empty when it is missing, damaged or of another format
-    or tokeniser version (every document is then read from the store)."""
-    import orjson
-
-    try:
-        data: Any = orjson.loads(path.read_bytes())
-    except FileNotFoundError:
-        return {}
-    except (OSError, orjson.JSONDecodeError) as exc:
-        log.warning("ignoring the keyword corpus copy %s (%s)", path, exc)
-        return {}
-    try:
-        if (
-            data.get("format") != SNAPSHOT_FORMAT
-            or data.get("keywords_version") != KEYWORDS_VERSION
-            or tuple(data.get("unit_fields", ())) != _UNIT_FIELDS
-        ):
-            return {}
-        docs = {}
-        for doc_id, doc in data["docs"].items():
-            units = {}
-            for values in doc["units"]:
-                unit = Unit(**dict(zip(_UNIT_FIELDS, values, strict=True)))
-                units[unit.unit_id] = unit
-            rows = [(pid, uid, terms.split()) for pid, uid, terms in doc["rows"]]
-            if any(uid not in units for _, uid, _ in rows):
-                raise ValueError(f"a passage of {doc_id} belongs to no saved unit")
-            docs[str(doc_id)] = DocTerms(str(doc["hash"]), units, rows)
-        return docs
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        log.warning("ignoring the keyword corpus copy %s (%s)", path, exc)
-        return {}
+_TOKEN_FILE = "citerag-token.txt"

@@ -14,6 +14,8 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +67,15 @@ class KeywordIndex:
 
     ``unit_of[i]`` is the index in ``units`` of passage ``i``'s unit."""
 
-    def __init__(self, docs: Sequence[list[str]], units: Sequence[Unit], unit_of: Sequence[int]):
+    def __init__(
+        self,
+        docs: Sequence[list[str]],
+        units: Sequence[Unit],
+        unit_of: Sequence[int],
+        matrix: Any = None,
+    ):
+        """``matrix``: a ``bm25s.BM25`` already built from exactly ``docs``, in this order
+        (``load_matrix``); without one, it is built here."""
         import bm25s
 
         self.units = list(units)
@@ -74,13 +84,28 @@ class KeywordIndex:
         self._bm25 = bm25s.BM25(k1=K1, b=B, method="lucene")
         self._df: dict[str, int] = {}
         if docs:
-            self._bm25.index([list(d) for d in docs], show_progress=False)
+            if matrix is not None and matrix.scores.get("num_docs") == len(docs):
+                self._bm25 = matrix
+            else:
+                self._bm25.index(list(docs), show_progress=False)
             indptr = np.asarray(self._bm25.scores["indptr"])
             counts = np.diff(indptr)
             vocab = self._bm25.vocab_dict
             self._df = {t: int(counts[i]) for t, i in vocab.items() if t and i < len(counts)}
         self._masks: OrderedDict[object, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+
+    def save_matrix(self, folder: Path) -> None:
+        """Write the BM25 matrix with bm25s's own format (numpy arrays, no pickle)."""
+        self._bm25.save(str(folder), show_progress=False)
+
+    @staticmethod
+    def load_matrix(folder: Path) -> Any:
+        """A matrix ``save_matrix`` wrote, memory-mapped; raises ``OSError``/``ValueError``
+        when it is missing or damaged."""
+        import bm25s
+
+        return bm25s.BM25.load(str(folder), mmap=True)
 
     def idf(self, term: str) -> float:
         df = self._df.get(term, 0)

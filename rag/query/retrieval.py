@@ -14,7 +14,6 @@ Boilerplate units (text repeated verbatim in a document) rank after all content.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -25,7 +24,7 @@ import numpy as np
 
 from rag.errors import RagError
 from rag.index.chunking import Unit, unit_of_passage
-from rag.index.corpus import KeywordCorpus
+from rag.index.corpus import KeywordCorpus, Snapshot
 from rag.index.embedding import Embedder
 from rag.index.store import Filters, Store
 from rag.text import asks_about_document, keywords
@@ -99,7 +98,7 @@ class HybridRetriever:
         self.candidates = candidates
         self.dense_weight = dense_weight
         self.index_check_s = index_check_s
-        self.snapshot = snapshot
+        self.snapshot = Snapshot(snapshot) if snapshot is not None else None
         self._corpus: KeywordCorpus | None = None
         self._lock = threading.Lock()
         self._refreshing: threading.Thread | None = None
@@ -149,8 +148,7 @@ class HybridRetriever:
             self._corpus = None
             self._version = None
         if self.snapshot is not None:
-            with contextlib.suppress(OSError):
-                self.snapshot.unlink(missing_ok=True)
+            self.snapshot.delete()
 
     def wait_for_refresh(self, timeout: float | None = None) -> None:
         """Wait for a background refresh, if one is running (for tests and benchmarks)."""

@@ -8,12 +8,13 @@ import logging
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rag.chain import RagChain
 from rag.config import Settings
-from rag.index.corpus import KeywordCorpus, read_snapshot, write_snapshot
+from rag.index.corpus import DocTerms, KeywordCorpus, Snapshot
 from rag.index.embedding import Embedder
 from rag.index.store import StoredPassage
 
@@ -50,10 +51,16 @@ def indexed(tmp_path: Path, fake_embedder: Embedder) -> tuple[CountingStore, Pat
     return store, tmp_path / "data", corpus
 
 
-def snapshot_of(chain: RagChain) -> Path:
-    path = chain.retriever.snapshot
-    assert path is not None
-    return path
+def snapshot_of(chain: RagChain) -> Snapshot:
+    snapshot = chain.retriever.snapshot
+    assert snapshot is not None
+    return snapshot
+
+
+def saved_docs(snapshot: Snapshot) -> dict[str, DocTerms]:
+    saved = snapshot.read()
+    assert saved is not None
+    return saved.docs
 
 
 QUESTION = "What did Alex Vatanka say?"
@@ -66,8 +73,9 @@ def test_the_first_load_reads_the_store_and_saves_a_copy_the_next_process_uses(
     first = chain_on(store, data, corpus, fake_embedder)
     answer = first.ask(QUESTION)
     assert store.reads == ["all"]
-    path = snapshot_of(first)
-    assert path.is_file() and path.parent == data / "keywords"
+    snapshot = snapshot_of(first)
+    assert snapshot.path.is_file() and snapshot.path.parent == data / "keywords"
+    assert snapshot.matrix_dir.is_dir()
 
     store.reads.clear()
     second = chain_on(store, data, corpus, fake_embedder)
@@ -125,7 +133,7 @@ def test_a_damaged_or_foreign_copy_is_ignored_and_rewritten(
     store, data, corpus = indexed
     first = chain_on(store, data, corpus, fake_embedder)
     expected = first.ask(QUESTION).answer
-    path = snapshot_of(first)
+    path = snapshot_of(first).path
     path.write_text(damage(path.read_text(encoding="utf-8")), encoding="utf-8")  # type: ignore[operator]
 
     store.reads.clear()
@@ -133,7 +141,7 @@ def test_a_damaged_or_foreign_copy_is_ignored_and_rewritten(
         again = chain_on(store, data, corpus, fake_embedder)
         assert again.ask(QUESTION).answer == expected
     assert store.reads == ["all"]
-    assert read_snapshot(path)  # rewritten whole
+    assert saved_docs(snapshot_of(again))  # rewritten whole
 
 
 def test_an_unwritable_copy_is_only_a_warning(
@@ -155,7 +163,7 @@ def test_the_copy_round_trips_every_unit_field(
     store, data, corpus = indexed
     chain = chain_on(store, data, corpus, fake_embedder)
     loaded = chain.retriever.corpus()
-    saved = read_snapshot(snapshot_of(chain))
+    saved = saved_docs(snapshot_of(chain))
     assert saved == loaded.docs
     rebuilt = KeywordCorpus(loaded.version, saved)
     assert rebuilt.units == loaded.units and rebuilt.passage_ids == loaded.passage_ids
@@ -172,10 +180,9 @@ def test_a_saved_document_whose_passage_count_differs_from_the_index_is_read_aga
     store, data, corpus = indexed
     chain = chain_on(store, data, corpus, fake_embedder)
     docs = chain.retriever.corpus().docs
-    path = snapshot_of(chain)
     short = sorted(docs)[0]
     docs[short].rows.pop()
-    write_snapshot(path, docs)
+    snapshot_of(chain).write(KeywordCorpus("old", docs))
 
     store.reads.clear()
     again = chain_on(store, data, corpus, fake_embedder).retriever.corpus()
@@ -189,10 +196,85 @@ def test_a_rebuild_forgets_the_saved_copy(
     store, data, corpus = indexed
     chain = chain_on(store, data, corpus, fake_embedder)
     chain.retriever.corpus()
-    path = snapshot_of(chain)
-    assert path.is_file()
+    snapshot = snapshot_of(chain)
+    assert snapshot.path.is_file() and snapshot.matrix_dir.is_dir()
     chain.ingest(rebuild=True)
-    assert not path.exists()
+    assert not snapshot.path.exists() and not snapshot.matrix_dir.exists()
     store.reads.clear()
     assert not chain.ask(QUESTION).refused
-    assert store.reads == ["all"] and path.is_file()
+    assert store.reads == ["all"] and snapshot.path.is_file()
+
+
+class CountingBuilds:
+    """Counts the BM25 matrices built (not loaded) while it is installed."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import bm25s
+
+        self.builds = 0
+        original = bm25s.BM25.index
+
+        def index(bm25: Any, *args: Any, **kwargs: Any) -> Any:
+            self.builds += 1
+            return original(bm25, *args, **kwargs)
+
+        monkeypatch.setattr(bm25s.BM25, "index", index)
+
+
+def test_a_restart_uses_the_saved_matrix_and_scores_as_a_fresh_build(
+    indexed: tuple[CountingStore, Path, Path],
+    fake_embedder: Embedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store, data, corpus = indexed
+    built = chain_on(store, data, corpus, fake_embedder).retriever.corpus()
+    counter = CountingBuilds(monkeypatch)
+    loaded = chain_on(store, data, corpus, fake_embedder).retriever.corpus()
+    assert counter.builds == 0
+    fresh = KeywordCorpus("v", dict(loaded.docs))  # the same documents, built now
+    assert counter.builds == 1
+    terms = ["vatanka", "russia", "alli", "tillerson", "protest", "iran"]
+    for term in terms:
+        assert loaded.keywords.idf(term) == pytest.approx(built.keywords.idf(term))
+        by_unit = dict(zip(loaded.unit_ids, loaded.keywords.unit_scores([term]), strict=True))
+        again = dict(zip(fresh.unit_ids, fresh.keywords.unit_scores([term]), strict=True))
+        assert by_unit == pytest.approx(again)
+
+
+def test_a_matrix_from_another_write_is_not_used(
+    indexed: tuple[CountingStore, Path, Path],
+    fake_embedder: Embedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The documents file and the matrix are written one after the other; an interrupted or
+    concurrent write can leave them from different versions, which the token tells apart."""
+    store, data, corpus = indexed
+    first = chain_on(store, data, corpus, fake_embedder)
+    first.retriever.corpus()
+    snapshot = snapshot_of(first)
+    (snapshot.matrix_dir / "citerag-token.txt").write_text("another write", encoding="utf-8")
+    counter = CountingBuilds(monkeypatch)
+    chain_on(store, data, corpus, fake_embedder).retriever.corpus()
+    assert counter.builds == 1 and store.reads == ["all"]  # documents from the copy, matrix built
+    saved = snapshot.read()
+    assert saved is not None and snapshot.matrix(saved.token) is not None  # and saved again
+    chain_on(store, data, corpus, fake_embedder).retriever.corpus()
+    assert counter.builds == 1
+
+
+def test_a_damaged_matrix_is_rebuilt(
+    indexed: tuple[CountingStore, Path, Path],
+    fake_embedder: Embedder,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store, data, corpus = indexed
+    first = chain_on(store, data, corpus, fake_embedder)
+    expected = first.ask(QUESTION).answer
+    for array in snapshot_of(first).matrix_dir.glob("*.npy"):
+        array.write_bytes(b"not numpy")
+    counter = CountingBuilds(monkeypatch)
+    with caplog.at_level(logging.WARNING, logger="rag.index.corpus"):
+        assert chain_on(store, data, corpus, fake_embedder).ask(QUESTION).answer == expected
+    assert counter.builds == 1
+    assert "ignoring the saved BM25 matrix" in caplog.text
