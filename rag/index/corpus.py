@@ -82,6 +82,8 @@ class KeywordCorpus:
                 self.passage_ids.setdefault(uid, []).append(passage_id)
         self.unit_ids = list(index_of)
         self.keywords = KeywordIndex(terms, list(self.units.values()), unit_of, matrix)
+        #: Differs from the snapshot it was loaded with: whoever holds it should save it.
+        self.unsaved = False
 
     @classmethod
     def load(
@@ -94,7 +96,8 @@ class KeywordCorpus:
         """The corpus of the index at ``version``: documents whose content hash and passage count
         are those of the index's manifest come from ``previous`` (or, when there is none, from the
         ``snapshot``), the rest from the store. When the snapshot matches the index entirely, its
-        BM25 matrix is used as well; when anything differed, the snapshot is rewritten."""
+        BM25 matrix is used as well; when anything differed, the corpus is marked ``unsaved``
+        (writing it is the caller's, after it is in use: at 100k units it takes seconds)."""
         records = store.files()
         saved = snapshot.read() if snapshot is not None and previous is None else None
         known = previous.docs if previous else saved.docs if saved else {}
@@ -108,8 +111,7 @@ class KeywordCorpus:
         if saved and len(kept) == len(known) == len(records):
             matrix = snapshot.matrix(saved.token) if snapshot else None
             corpus = cls(version, kept, matrix)  # the snapshot's order: its matrix's columns
-            if matrix is None and snapshot is not None:
-                snapshot.write(corpus)
+            corpus.unsaved = matrix is None
             return corpus
         stale = [doc_id for doc_id in records if doc_id not in kept]
         fresh: dict[str, list[StoredPassage]] = {doc_id: [] for doc_id in stale}
@@ -124,8 +126,7 @@ class KeywordCorpus:
             for doc_id in records
         }
         corpus = cls(version, docs)
-        if snapshot is not None and (stale or len(known) != len(kept)):
-            snapshot.write(corpus)
+        corpus.unsaved = snapshot is not None and bool(stale or len(known) != len(kept))
         return corpus
 
 

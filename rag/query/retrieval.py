@@ -102,6 +102,8 @@ class HybridRetriever:
         self._corpus: KeywordCorpus | None = None
         self._lock = threading.Lock()
         self._refreshing: threading.Thread | None = None
+        self._saving: threading.Thread | None = None
+        self._save_lock = threading.Lock()
         self._version: tuple[str, float] | None = None
 
     def _current_version(self) -> str:
@@ -120,8 +122,7 @@ class HybridRetriever:
         with self._lock:
             current = self._corpus
             if current is None:
-                self._corpus = KeywordCorpus.load(self.store, version, None, self.snapshot)
-                return self._corpus
+                return self._use(KeywordCorpus.load(self.store, version, None, self.snapshot))
             if current.version != version and self._refreshing is None:
                 self._refreshing = threading.Thread(
                     target=self._refresh, args=(version, current), name="rag-keywords", daemon=True
@@ -137,9 +138,7 @@ class HybridRetriever:
             if self._corpus is not None:
                 version = self._current_version()
                 if version != self._corpus.version:
-                    self._corpus = KeywordCorpus.load(
-                        self.store, version, self._corpus, self.snapshot
-                    )
+                    self._use(KeywordCorpus.load(self.store, version, self._corpus, self.snapshot))
 
     def forget(self) -> None:
         """Drop the keyword corpus and its saved copy (``rag ingest --rebuild``): a rebuilt index
@@ -148,20 +147,40 @@ class HybridRetriever:
             self._corpus = None
             self._version = None
         if self.snapshot is not None:
-            self.snapshot.delete()
+            with self._save_lock:  # a save under way finishes first, then is deleted
+                self.snapshot.delete()
 
     def wait_for_refresh(self, timeout: float | None = None) -> None:
-        """Wait for a background refresh, if one is running (for tests and benchmarks)."""
-        thread = self._refreshing
-        if thread is not None:
-            thread.join(timeout)
+        """Wait for a background refresh and the save of its result, if they are running (for
+        tests and benchmarks)."""
+        for thread in (self._refreshing, self._saving):
+            if thread is not None:
+                thread.join(timeout)
+
+    def _use(self, corpus: KeywordCorpus) -> KeywordCorpus:
+        """Put ``corpus`` in service (the caller holds ``_lock``), then save it in the background
+        if it differs from the snapshot: a non-daemon thread, so that a short-lived process
+        (``rag ask``) finishes the file instead of leaving half of one."""
+        self._corpus = corpus
+        if corpus.unsaved and self.snapshot is not None:
+            corpus.unsaved = False
+            self._saving = threading.Thread(
+                target=self._save, args=(corpus,), name="rag-keywords-save"
+            )
+            self._saving.start()
+        return corpus
+
+    def _save(self, corpus: KeywordCorpus) -> None:
+        with self._save_lock:
+            if self._corpus is corpus and self.snapshot is not None:  # else a newer one saves
+                self.snapshot.write(corpus)
 
     def _refresh(self, version: str, previous: KeywordCorpus) -> None:
         try:
             fresh = KeywordCorpus.load(self.store, version, previous, self.snapshot)
             with self._lock:
                 if self._corpus is previous:
-                    self._corpus = fresh
+                    self._use(fresh)
         except RagError:
             pass  # the store is unreachable: keep answering from what we have, retry next time
         finally:

@@ -51,6 +51,19 @@ def indexed(tmp_path: Path, fake_embedder: Embedder) -> tuple[CountingStore, Pat
     return store, tmp_path / "data", corpus
 
 
+def loaded(chain: RagChain) -> KeywordCorpus:
+    """The chain's keyword corpus, once its copy is saved (that happens in the background)."""
+    corpus = chain.retriever.corpus()
+    chain.retriever.wait_for_refresh()
+    return corpus
+
+
+def asked(chain: RagChain, question: str) -> str:
+    answer = chain.ask(question).answer
+    chain.retriever.wait_for_refresh()
+    return answer
+
+
 def snapshot_of(chain: RagChain) -> Snapshot:
     snapshot = chain.retriever.snapshot
     assert snapshot is not None
@@ -71,7 +84,7 @@ def test_the_first_load_reads_the_store_and_saves_a_copy_the_next_process_uses(
 ) -> None:
     store, data, corpus = indexed
     first = chain_on(store, data, corpus, fake_embedder)
-    answer = first.ask(QUESTION)
+    answer = asked(first, QUESTION)
     assert store.reads == ["all"]
     snapshot = snapshot_of(first)
     assert snapshot.path.is_file() and snapshot.path.parent == data / "keywords"
@@ -79,9 +92,9 @@ def test_the_first_load_reads_the_store_and_saves_a_copy_the_next_process_uses(
 
     store.reads.clear()
     second = chain_on(store, data, corpus, fake_embedder)
-    assert second.ask(QUESTION).answer == answer.answer
+    assert asked(second, QUESTION) == answer
     assert store.reads == []  # everything came from the copy
-    assert second.retriever.corpus().units == first.retriever.corpus().units
+    assert second.retriever.corpus().units == loaded(first).units
 
 
 def test_a_document_changed_since_the_copy_is_read_again_and_a_removed_one_is_gone(
@@ -90,7 +103,7 @@ def test_a_document_changed_since_the_copy_is_read_again_and_a_removed_one_is_go
     store, data, corpus = indexed
     (corpus / "kept.txt").write_text("Kept\n\nNothing changes here.\n", encoding="utf-8")
     chain_on(store, data, corpus, fake_embedder).ingest()
-    chain_on(store, data, corpus, fake_embedder).retriever.corpus()
+    loaded(chain_on(store, data, corpus, fake_embedder))
     standard, worldview = sorted(corpus.glob("*.txt"))[1], sorted(corpus.glob("*.txt"))[0]
     standard.write_text(
         standard.read_text(encoding="utf-8") + "\nQuokkabridge tariffs rose by 9%.\n",
@@ -101,7 +114,7 @@ def test_a_document_changed_since_the_copy_is_read_again_and_a_removed_one_is_go
 
     store.reads.clear()
     replica = chain_on(store, data, corpus, fake_embedder)
-    units = replica.retriever.corpus().units
+    units = loaded(replica).units
     changed = next(r.doc_id for r in store.files().values() if r.source.endswith(standard.name))
     assert store.reads == [(changed,)]
     assert any("Quokkabridge" in u.text for u in units.values())
@@ -109,7 +122,7 @@ def test_a_document_changed_since_the_copy_is_read_again_and_a_removed_one_is_go
     assert "Quokkabridge" in replica.ask("Which tariffs rose by 9%?").answer
     # ... and the copy now matches the index again: the next process reads nothing.
     store.reads.clear()
-    chain_on(store, data, corpus, fake_embedder).retriever.corpus()
+    loaded(chain_on(store, data, corpus, fake_embedder))
     assert store.reads == []
 
 
@@ -132,14 +145,14 @@ def test_a_damaged_or_foreign_copy_is_ignored_and_rewritten(
 ) -> None:
     store, data, corpus = indexed
     first = chain_on(store, data, corpus, fake_embedder)
-    expected = first.ask(QUESTION).answer
+    expected = asked(first, QUESTION)
     path = snapshot_of(first).path
     path.write_text(damage(path.read_text(encoding="utf-8")), encoding="utf-8")  # type: ignore[operator]
 
     store.reads.clear()
     with caplog.at_level(logging.WARNING, logger="rag.index.corpus"):
         again = chain_on(store, data, corpus, fake_embedder)
-        assert again.ask(QUESTION).answer == expected
+        assert asked(again, QUESTION) == expected
     assert store.reads == ["all"]
     assert saved_docs(snapshot_of(again))  # rewritten whole
 
@@ -153,7 +166,7 @@ def test_an_unwritable_copy_is_only_a_warning(
     (data / "keywords").write_text("a file where the folder should be", encoding="utf-8")
     chain = chain_on(store, data, corpus, fake_embedder)
     with caplog.at_level(logging.WARNING, logger="rag.index.corpus"):
-        assert not chain.ask(QUESTION).refused
+        assert asked(chain, QUESTION)
     assert "could not save the keyword corpus" in caplog.text
 
 
@@ -162,11 +175,11 @@ def test_the_copy_round_trips_every_unit_field(
 ) -> None:
     store, data, corpus = indexed
     chain = chain_on(store, data, corpus, fake_embedder)
-    loaded = chain.retriever.corpus()
+    held = loaded(chain)
     saved = saved_docs(snapshot_of(chain))
-    assert saved == loaded.docs
-    rebuilt = KeywordCorpus(loaded.version, saved)
-    assert rebuilt.units == loaded.units and rebuilt.passage_ids == loaded.passage_ids
+    assert saved == held.docs
+    rebuilt = KeywordCorpus(held.version, saved)
+    assert rebuilt.units == held.units and rebuilt.passage_ids == held.passage_ids
     kinds = {u.kind for u in rebuilt.units.values()}
     assert kinds == {"title", "paragraph", "headline"}
     assert any(u.outlet and u.date for u in rebuilt.units.values())
@@ -179,13 +192,13 @@ def test_a_saved_document_whose_passage_count_differs_from_the_index_is_read_aga
     trusted for the document the manifest now counts differently."""
     store, data, corpus = indexed
     chain = chain_on(store, data, corpus, fake_embedder)
-    docs = chain.retriever.corpus().docs
+    docs = loaded(chain).docs
     short = sorted(docs)[0]
     docs[short].rows.pop()
     snapshot_of(chain).write(KeywordCorpus("old", docs))
 
     store.reads.clear()
-    again = chain_on(store, data, corpus, fake_embedder).retriever.corpus()
+    again = loaded(chain_on(store, data, corpus, fake_embedder))
     assert store.reads == [(short,)]
     assert len(again.docs[short].rows) == store.files()[short].passages
 
@@ -195,13 +208,13 @@ def test_a_rebuild_forgets_the_saved_copy(
 ) -> None:
     store, data, corpus = indexed
     chain = chain_on(store, data, corpus, fake_embedder)
-    chain.retriever.corpus()
+    loaded(chain)
     snapshot = snapshot_of(chain)
     assert snapshot.path.is_file() and snapshot.matrix_dir.is_dir()
     chain.ingest(rebuild=True)
     assert not snapshot.path.exists() and not snapshot.matrix_dir.exists()
     store.reads.clear()
-    assert not chain.ask(QUESTION).refused
+    assert asked(chain, QUESTION)
     assert store.reads == ["all"] and snapshot.path.is_file()
 
 
@@ -227,16 +240,16 @@ def test_a_restart_uses_the_saved_matrix_and_scores_as_a_fresh_build(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store, data, corpus = indexed
-    built = chain_on(store, data, corpus, fake_embedder).retriever.corpus()
+    built = loaded(chain_on(store, data, corpus, fake_embedder))
     counter = CountingBuilds(monkeypatch)
-    loaded = chain_on(store, data, corpus, fake_embedder).retriever.corpus()
+    restarted = loaded(chain_on(store, data, corpus, fake_embedder))
     assert counter.builds == 0
-    fresh = KeywordCorpus("v", dict(loaded.docs))  # the same documents, built now
+    fresh = KeywordCorpus("v", dict(restarted.docs))  # the same documents, built now
     assert counter.builds == 1
     terms = ["vatanka", "russia", "alli", "tillerson", "protest", "iran"]
     for term in terms:
-        assert loaded.keywords.idf(term) == pytest.approx(built.keywords.idf(term))
-        by_unit = dict(zip(loaded.unit_ids, loaded.keywords.unit_scores([term]), strict=True))
+        assert restarted.keywords.idf(term) == pytest.approx(built.keywords.idf(term))
+        by_unit = dict(zip(restarted.unit_ids, restarted.keywords.unit_scores([term]), strict=True))
         again = dict(zip(fresh.unit_ids, fresh.keywords.unit_scores([term]), strict=True))
         assert by_unit == pytest.approx(again)
 
@@ -250,15 +263,15 @@ def test_a_matrix_from_another_write_is_not_used(
     concurrent write can leave them from different versions, which the token tells apart."""
     store, data, corpus = indexed
     first = chain_on(store, data, corpus, fake_embedder)
-    first.retriever.corpus()
+    loaded(first)
     snapshot = snapshot_of(first)
     (snapshot.matrix_dir / "citerag-token.txt").write_text("another write", encoding="utf-8")
     counter = CountingBuilds(monkeypatch)
-    chain_on(store, data, corpus, fake_embedder).retriever.corpus()
+    loaded(chain_on(store, data, corpus, fake_embedder))
     assert counter.builds == 1 and store.reads == ["all"]  # documents from the copy, matrix built
     saved = snapshot.read()
     assert saved is not None and snapshot.matrix(saved.token) is not None  # and saved again
-    chain_on(store, data, corpus, fake_embedder).retriever.corpus()
+    loaded(chain_on(store, data, corpus, fake_embedder))
     assert counter.builds == 1
 
 
@@ -270,11 +283,11 @@ def test_a_damaged_matrix_is_rebuilt(
 ) -> None:
     store, data, corpus = indexed
     first = chain_on(store, data, corpus, fake_embedder)
-    expected = first.ask(QUESTION).answer
+    expected = asked(first, QUESTION)
     for array in snapshot_of(first).matrix_dir.glob("*.npy"):
         array.write_bytes(b"not numpy")
     counter = CountingBuilds(monkeypatch)
     with caplog.at_level(logging.WARNING, logger="rag.index.corpus"):
-        assert chain_on(store, data, corpus, fake_embedder).ask(QUESTION).answer == expected
+        assert asked(chain_on(store, data, corpus, fake_embedder), QUESTION) == expected
     assert counter.builds == 1
     assert "ignoring the saved BM25 matrix" in caplog.text
