@@ -25,10 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.index.chunking import Passage
 from rag.index.embedding import Embedder
 from rag.index.keyword import unit_keywords
-from rag.index.store import FileRecord, Filters, StoredPassage
+from rag.index.store import FileRecord, FileWrite, Filters, StoredPassage
 from rag.text import keywords
 
 DIMENSIONS = 384
@@ -107,20 +106,19 @@ class MemoryStore:
     def files(self) -> dict[str, FileRecord]:
         return dict(self._files)
 
-    def write_file(
-        self, record: FileRecord, passages: Sequence[Passage], embeddings: Sequence[list[float]]
-    ) -> None:
-        stale = {pid for pid, p in self._passages.items() if p.unit.doc_id == record.doc_id}
-        for passage, vector in zip(passages, embeddings, strict=True):
-            stale.discard(passage.passage_id)
-            terms = unit_keywords(passage.unit, passage.text)
-            self._passages[passage.passage_id] = StoredPassage(
-                passage.passage_id, passage.text, passage.unit, terms
-            )
-            self._vectors[passage.passage_id] = np.asarray(vector, dtype=np.float32)
-        for pid in stale:
-            del self._passages[pid], self._vectors[pid]
-        self._files[record.doc_id] = record
+    def write_files(self, files: Sequence[FileWrite]) -> None:
+        for record, passages, embeddings in files:
+            stale = {pid for pid, p in self._passages.items() if p.unit.doc_id == record.doc_id}
+            for passage, vector in zip(passages, embeddings, strict=True):
+                stale.discard(passage.passage_id)
+                terms = unit_keywords(passage.unit, passage.text)
+                self._passages[passage.passage_id] = StoredPassage(
+                    passage.passage_id, passage.text, passage.unit, terms
+                )
+                self._vectors[passage.passage_id] = np.asarray(vector, dtype=np.float32)
+            for pid in stale:
+                del self._passages[pid], self._vectors[pid]
+            self._files[record.doc_id] = record
         self._token = uuid.uuid4().hex
 
     def remove_file(self, doc_id: str) -> None:

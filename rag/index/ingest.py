@@ -21,7 +21,7 @@ from rag.errors import DocumentError
 from rag.index.chunking import Passage, Unit, doc_id_for, split_passages, split_units
 from rag.index.embedding import Embedder
 from rag.index.loading import Document, discover, load_document, source_name
-from rag.index.store import FileRecord, Store
+from rag.index.store import FileRecord, FileWrite, Store
 
 Progress = Callable[[int, int, str], None]
 """Called as ``progress(done, total, message)`` while passages are embedded."""
@@ -131,12 +131,15 @@ def ingest(
     for group in _groups(prepared, EMBED_GROUP_PASSAGES):
         texts = [p.text for _, _, _, passages in group for p in passages]
         embeddings = embedder.embed(texts)
+        writes: list[FileWrite] = []
         offset = 0
-        for doc, status, units, passages in group:
+        for doc, _, _, passages in group:
             vectors = embeddings[offset : offset + len(passages)]
             offset += len(passages)
             record = FileRecord(doc_id_for(doc.source), doc.source, doc.content_hash, len(passages))
-            store.write_file(record, passages, vectors)
+            writes.append((record, passages, vectors))
+        store.write_files(writes)
+        for doc, status, units, passages in group:
             report.embedded += len(passages)
             report.outcomes.append(FileOutcome(doc.source, status, len(units), len(passages)))
             done += len(passages)

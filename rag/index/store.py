@@ -43,6 +43,10 @@ class FileRecord:
     passages: int
 
 
+FileWrite = tuple[FileRecord, Sequence[Passage], Sequence[list[float]]]
+"""One file to write: its manifest row, its passages and their embeddings, in the same order."""
+
+
 @dataclass(frozen=True)
 class Filters:
     """Restrict retrieval to some documents (by source path or title) and/or a headline date range
@@ -186,10 +190,8 @@ class Store(Protocol):
     def files(self) -> dict[str, FileRecord]:
         """The manifest: every indexed file by doc id."""
 
-    def write_file(
-        self, record: FileRecord, passages: Sequence[Passage], embeddings: Sequence[list[float]]
-    ) -> None:
-        """Replace one file's passages, then its manifest row."""
+    def write_files(self, files: Sequence[FileWrite]) -> None:
+        """Replace each file's passages, then the files' manifest rows (see ``FileWrite``)."""
 
     def remove_file(self, doc_id: str) -> None: ...
 
@@ -365,19 +367,23 @@ class IndexStore:
         }
 
     @_reported
-    def passage_ids(self, doc_id: str) -> set[str]:
+    def write_files(self, files: Sequence[FileWrite]) -> None:
+        """Put several files' passages in place (adding new ones, dropping stale ones), then their
+        manifest rows, then one new version token. Batched because Chroma's per-call cost is
+        large: adding 7,000 passages took 5.1 s in calls of 50 and 3.5 s in calls of 500. A
+        writer killed midway leaves these files without a manifest row that matches, so the next
+        ingest writes them again (and drops what this one left)."""
+        if not files:
+            return
         self.warm_up()
-        return set(self._vectors.get(where={"doc_id": doc_id}, include=[])["ids"])
-
-    @_reported
-    def write_file(
-        self, record: FileRecord, passages: Sequence[Passage], embeddings: Sequence[list[float]]
-    ) -> None:
-        """Put one file's passages in place (adding new, dropping stale), then its manifest row."""
-        self.warm_up()
-        existing = self.passage_ids(record.doc_id)
+        doc_ids = [record.doc_id for record, _, _ in files]
+        existing: set[str] = set()
+        for start in range(0, len(doc_ids), 200):
+            where = {"doc_id": {"$in": doc_ids[start : start + 200]}}
+            existing.update(self._vectors.get(where=where, include=[])["ids"])
         nodes = [
             _node(p, e)
+            for _, passages, embeddings in files
             for p, e in zip(passages, embeddings, strict=True)
             if p.passage_id not in existing
         ]
@@ -385,18 +391,17 @@ class IndexStore:
         step = int(self._client.get_max_batch_size())
         for start in range(0, len(nodes), step):
             self._vector_store.add(nodes[start : start + step])
-        stale = sorted(existing - {p.passage_id for p in passages})
+        kept = {p.passage_id for _, passages, _ in files for p in passages}
+        stale = sorted(existing - kept)
         for start in range(0, len(stale), step):
             self._vectors.delete(ids=stale[start : start + step])
+        records = [record for record, _, _ in files]
         self._files.upsert(
-            ids=[record.doc_id],
-            embeddings=[[0.0]],
+            ids=[r.doc_id for r in records],
+            embeddings=[[0.0]] * len(records),
             metadatas=[
-                {
-                    "source": record.source,
-                    "content_hash": record.content_hash,
-                    "passages": record.passages,
-                }
+                {"source": r.source, "content_hash": r.content_hash, "passages": r.passages}
+                for r in records
             ],
         )
         self._bump()

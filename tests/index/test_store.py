@@ -162,9 +162,9 @@ def test_a_file_with_more_passages_than_one_chroma_batch_is_stored(tmp_path: Pat
     store = IndexStore("citerag_batches", data_dir=tmp_path)
     unit = Unit("u", "d", "long.txt", "Long", "paragraph", 1, 0, "text")
     passages = [Passage(f"u:{i}", unit, f"window {i}", i) for i in range(6000)]
-    store.write_file(FileRecord("d", "long.txt", "h1", 6000), passages, [[1.0, 0.0]] * 6000)
+    store.write_files([(FileRecord("d", "long.txt", "h1", 6000), passages, [[1.0, 0.0]] * 6000)])
     assert store.count() == 6000
-    store.write_file(FileRecord("d", "long.txt", "h2", 10), passages[:10], [[1.0, 0.0]] * 10)
+    store.write_files([(FileRecord("d", "long.txt", "h2", 10), passages[:10], [[1.0, 0.0]] * 10)])
     assert store.count() == 10
 
 

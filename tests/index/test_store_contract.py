@@ -39,7 +39,7 @@ def _file(
 
 
 def _write(store: Store, record: FileRecord, passages: list[Passage], embedder: Embedder) -> None:
-    store.write_file(record, passages, embedder.embed([p.text for p in passages]))
+    store.write_files([(record, passages, embedder.embed([p.text for p in passages]))])
 
 
 def test_a_file_in_and_out(store: Store, tmp_path: Path, fake_embedder: Embedder) -> None:
