@@ -279,6 +279,7 @@ def bench_size(units: int, workdir: Path) -> dict[str, float]:
     out["add_one_file_s"] = timed(writer.ingest) / 1000
     out["answer_after_add_ms"] = timed(lambda: chain.ask(questions[1]))
     out["keyword_refresh_s"] = timed(chain.retriever.wait_for_refresh) / 1000
+    out["keyword_saved_s"] = out["keyword_refresh_s"] + timed(chain.retriever.wait_for_save) / 1000
 
     port = free_port()
     server = subprocess.Popen(

@@ -151,11 +151,17 @@ class HybridRetriever:
                 self.snapshot.delete()
 
     def wait_for_refresh(self, timeout: float | None = None) -> None:
-        """Wait for a background refresh and the save of its result, if they are running (for
-        tests and benchmarks)."""
-        for thread in (self._refreshing, self._saving):
-            if thread is not None:
-                thread.join(timeout)
+        """Wait for a background refresh, if one is running (for tests and benchmarks)."""
+        thread = self._refreshing
+        if thread is not None:
+            thread.join(timeout)
+
+    def wait_for_save(self, timeout: float | None = None) -> None:
+        """Wait until the keyword corpus in use is saved, if a save is running."""
+        self.wait_for_refresh(timeout)
+        thread = self._saving
+        if thread is not None:
+            thread.join(timeout)
 
     def _use(self, corpus: KeywordCorpus) -> KeywordCorpus:
         """Put ``corpus`` in service (the caller holds ``_lock``), then save it in the background

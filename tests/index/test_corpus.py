@@ -54,13 +54,13 @@ def indexed(tmp_path: Path, fake_embedder: Embedder) -> tuple[CountingStore, Pat
 def loaded(chain: RagChain) -> KeywordCorpus:
     """The chain's keyword corpus, once its copy is saved (that happens in the background)."""
     corpus = chain.retriever.corpus()
-    chain.retriever.wait_for_refresh()
+    chain.retriever.wait_for_save()
     return corpus
 
 
 def asked(chain: RagChain, question: str) -> str:
     answer = chain.ask(question).answer
-    chain.retriever.wait_for_refresh()
+    chain.retriever.wait_for_save()
     return answer
 
 
