@@ -376,11 +376,7 @@ class IndexStore:
         if not files:
             return
         self.warm_up()
-        doc_ids = [record.doc_id for record, _, _ in files]
-        existing: set[str] = set()
-        for start in range(0, len(doc_ids), 200):
-            where = {"doc_id": {"$in": doc_ids[start : start + 200]}}
-            existing.update(self._vectors.get(where=where, include=[])["ids"])
+        existing = set(self._ids_of([record.doc_id for record, _, _ in files]))
         nodes = [
             _node(p, e)
             for _, passages, embeddings in files
@@ -449,11 +445,15 @@ class IndexStore:
     def passages_of(self, doc_ids: Sequence[str]) -> list[StoredPassage]:
         """The stored passages of some documents."""
         self.warm_up()
+        return self._fetch(self._ids_of(doc_ids))
+
+    def _ids_of(self, doc_ids: Sequence[str]) -> list[str]:
+        """The ids of the passages of some documents, 200 documents per ``$in`` filter."""
         ids: list[str] = []
         for start in range(0, len(doc_ids), 200):
             where = {"doc_id": {"$in": list(doc_ids[start : start + 200])}}
             ids += self._vectors.get(where=where, include=[])["ids"]
-        return self._fetch(ids)
+        return ids
 
     def _fetch(self, ids: list[str]) -> list[StoredPassage]:
         """Passages by id, a page at a time: fetching the metadata of 23k passages in one call
