@@ -269,7 +269,7 @@ def bench_size(units: int, workdir: Path) -> dict[str, float]:
     assert isinstance(store, IndexStore)  # the bench builds the Chroma one
     baseline = VectorStoreIndex.from_vector_store(
         store.vector_store, embed_model=LlamaIndexEmbedding(chain.embedder)
-    ).as_retriever(similarity_top_k=settings.top_k)
+    ).as_retriever(similarity_top_k=settings.retrieval.top_k)
     llama = [timed(lambda q=q: baseline.retrieve(q)) for q in questions]  # type: ignore[misc]
     out["llamaindex_retrieve_p50_ms"] = statistics.median(llama)
 
@@ -301,9 +301,7 @@ def bench_size(units: int, workdir: Path) -> dict[str, float]:
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat")
-        remote = RagChain(
-            settings.model_copy(update={"chroma_host": "127.0.0.1", "chroma_port": port})
-        )
+        remote = RagChain(settings.replace(chroma_host="127.0.0.1", chroma_port=port))
         remote.warm_up()
         remote.ask(questions[0])
         served = [timed(lambda q=q: remote.ask(q)) for q in questions[1:]]  # type: ignore[misc]

@@ -133,7 +133,7 @@ def ours_llm(eval_chain: RagChain, local_generator: Any, llm_subset: list[GoldIt
 
     extractive = eval_chain.extractive
     eval_chain._answerers["local"] = GenerativeAnswerer(
-        extractive, local_generator, eval_chain.settings.llm_max_tokens
+        extractive, local_generator, eval_chain.settings.llm.llm_max_tokens
     )
     board = run(citerag_system(eval_chain, answerer="local"), llm_subset, "citerag (local LLM)")
     _BOARDS["ours-llm"] = board

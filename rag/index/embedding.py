@@ -93,20 +93,21 @@ class Embedder(ABC):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Embedder:
-        path = settings.embed_model_path or default_model_path()
+        embedding = settings.embedding
+        path = embedding.embed_model_path or default_model_path()
         if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
             raise ModelError(
                 f"RAG_EMBED_MODEL_PATH={path} is not a sentence-transformers model folder "
                 "(no config.json); point it at one, or unset it to use the packaged model"
             )
-        if settings.embed_backend == "torch":
-            return TorchEmbedder(path, settings.embed_batch_size, settings.torch_threads)
+        if embedding.embed_backend == "torch":
+            return TorchEmbedder(path, embedding.embed_batch_size, embedding.torch_threads)
         return OnnxEmbedder(
             path,
-            settings.data_dir / "models" / "onnx",
-            settings.embed_batch_size,
-            settings.torch_threads,
-            int8=settings.embed_backend == "onnx-int8",
+            settings.index.data_dir / "models" / "onnx",
+            embedding.embed_batch_size,
+            embedding.torch_threads,
+            int8=embedding.embed_backend == "onnx-int8",
         )
 
     @property

@@ -95,10 +95,11 @@ class LocalGenerator:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalGenerator:
-        path = settings.llm_model_path or packaged_model(settings.data_dir)
+        llm = settings.llm
+        path = llm.llm_model_path or packaged_model(settings.index.data_dir)
         if not Path(path).is_file():
             raise ConfigError(f"RAG_LLM_MODEL_PATH={path} does not exist; point it at a GGUF file")
-        return cls(Path(path), settings.llm_context, settings.llm_threads)
+        return cls(Path(path), llm.llm_context, llm.llm_threads)
 
     def warm_up(self) -> None:
         if self._llm is not None:
@@ -145,15 +146,16 @@ class OpenAIGenerator:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAIGenerator:
-        if not settings.openai_base_url or not settings.openai_model:
+        llm = settings.llm
+        if not llm.openai_base_url or not llm.openai_model:
             raise ConfigError(
                 "RAG_ANSWERER=openai needs RAG_OPENAI_BASE_URL (e.g. http://127.0.0.1:8080/v1) "
                 "and RAG_OPENAI_MODEL; nothing is sent anywhere you have not configured"
             )
-        key = settings.openai_api_key
+        key = llm.openai_api_key
         return cls(
-            settings.openai_base_url,
-            settings.openai_model,
+            llm.openai_base_url,
+            llm.openai_model,
             key.get_secret_value() if key is not None else None,
         )
 
@@ -189,9 +191,11 @@ class OpenAIGenerator:
             ) from exc
 
 
-def generator_from_settings(settings: Settings) -> Generator:
-    if settings.answerer == "local":
+def generator_from_settings(settings: Settings, answerer: str | None = None) -> Generator:
+    """The generator behind ``answerer`` (default: ``RAG_ANSWERER``)."""
+    answerer = answerer or settings.answer.answerer
+    if answerer == "local":
         return LocalGenerator.from_settings(settings)
-    if settings.answerer == "openai":
+    if answerer == "openai":
         return OpenAIGenerator.from_settings(settings)
-    raise ConfigError(f"RAG_ANSWERER={settings.answerer} does not use a generator")
+    raise ConfigError(f"RAG_ANSWERER={answerer} does not use a generator")

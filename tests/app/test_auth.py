@@ -39,7 +39,7 @@ def test_weak_tokens_are_refused_with_what_to_do() -> None:
     with pytest.raises(ConfigError) as info:
         Settings.load(api_token="short")
     assert "RAG_API_TOKEN" in str(info.value) and "token_urlsafe" in str(info.value)
-    assert Settings.load(api_token=TOKEN).api_token is not None
+    assert Settings.load(api_token=TOKEN).server.api_token is not None
     assert TOKEN not in repr(Settings.load(api_token=TOKEN))
 
 

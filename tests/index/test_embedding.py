@@ -60,7 +60,7 @@ def test_int8_vectors_stay_close_to_float32(float32: OnnxEmbedder, int8: OnnxEmb
 def test_int8_has_its_own_index(float32: OnnxEmbedder, int8: OnnxEmbedder) -> None:
     assert int8.model_id == float32.model_id + "-int8"
     settings = Settings.load()
-    assert settings.index_fingerprint(int8.model_id) != settings.index_fingerprint(float32.model_id)
+    assert settings.index.fingerprint(int8.model_id) != settings.index.fingerprint(float32.model_id)
 
 
 def test_the_setting_selects_the_backend(tmp_path: Path) -> None:

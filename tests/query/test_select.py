@@ -28,7 +28,7 @@ def _candidate(
 def _answerer() -> ExtractiveAnswerer:
     return ExtractiveAnswerer(
         embedder=None,  # type: ignore[arg-type]
-        max_answer_sentences=Settings.load().max_answer_sentences,
+        max_answer_sentences=Settings.load().answer.max_answer_sentences,
     )
 
 
