@@ -32,12 +32,15 @@ from .conftest import CORPUS2, SEEDS
 # credit line of the document retrieval ranks first (rag/query/answer.py, rag/query/retrieval.py):
 # here facts 0.838 -> 0.853, precision 0.860 -> 0.8698, false refusals back to 4 of 68; every line
 # raised to what it measures now.
+# 2026-11-24: the answer-type match of a quoted headline counts the outlet and date it is shown
+# with ("When did Bloomberg report ...?"), refitted on dev: here facts 0.853 -> 0.882, precision
+# 0.870 -> 0.874, false refusals 4 -> 2 of 68; dev and the second corpus unchanged.
 THRESHOLDS = {
-    "fact_recall": (">=", 0.85),
-    "citation_precision": (">=", 0.86),
+    "fact_recall": (">=", 0.88),
+    "citation_precision": (">=", 0.87),
     "citation_recall": (">=", 0.92),
     "refusal_accuracy": (">=", 0.50),
-    "false_refusal_rate": ("<=", 0.06),
+    "false_refusal_rate": ("<=", 0.03),
     "hit@5": (">=", 0.94),
     "hit@1": (">=", 0.86),
     "mrr": (">=", 0.89),

@@ -85,6 +85,18 @@ class Unit:
             return f"headline {self.ordinal} ({day:%b} {day.day}, {day.year})"
         return f"{self.kind} {self.ordinal}"
 
+    @property
+    def attribution(self) -> str:
+        """What an answer shows beside a quoted headline: its outlet and date ("The Washington
+        Post, Dec 29, 2025"); empty for other units, whose outlet is in the citation."""
+        if self.kind != "headline":
+            return ""
+        when = ""
+        if self.date:
+            day = dt.date.fromisoformat(self.date)
+            when = f"{day:%b} {day.day}, {day.year}"
+        return ", ".join(x for x in (self.outlet, when) if x)
+
 
 @dataclass(frozen=True)
 class Passage:

@@ -329,8 +329,7 @@ class ExtractiveAnswerer:
             n = numbers.setdefault(unit.unit_id, len(numbers) + 1)
             quote = unit.text[start:end]
             if unit.kind == "headline":
-                when = unit.locator.split("(", 1)[-1].rstrip(")") if unit.date else ""
-                by = ", ".join(x for x in (unit.outlet, when) if x)
+                by = unit.attribution
                 sentences.append(
                     f"Headline: \u201c{unit.text}\u201d ({by}). [{n}]"
                     if by

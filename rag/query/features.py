@@ -274,7 +274,9 @@ def extract(
         in_unit = unit_terms[c.unit.unit_id]
         missing = [w for t, w in weights.items() if not same_family(t, in_unit)]
         neighbours = " ".join(candidates[j].text for j in around)
-        match = any(_has_type(k, c.text, qwords) for k in asked)
+        # What the reader is shown: a quoted headline comes with its outlet and date.
+        shown = f"{c.text} ({c.unit.attribution})" if c.unit.attribution else c.text
+        match = any(_has_type(k, shown, qwords) for k in asked)
         match_near = match or any(_has_type(k, neighbours, qwords) for k in asked)
         novel = [t for t in own_terms[i] if t not in weights]
         describes_document = c.unit.kind != "paragraph" or bool(BYLINE.match(c.text))

@@ -57,6 +57,8 @@ def test_headlines_carry_outlet_and_iso_date() -> None:
     assert second.outlet == "The Jerusalem Post"
     assert second.date == "2026-01-06"
     assert second.locator == "headline 2 (Jan 6, 2026)"
+    assert second.attribution == "The Jerusalem Post, Jan 6, 2026"
+    assert not [u for u in _units(STANDARD) if u.kind != "headline" and u.attribution]
     assert headlines[-1].date == "2025-12-22"
     assert {h.date for h in headlines} == {
         "2026-01-06",

@@ -75,6 +75,24 @@ def test_count_features_reach_the_row() -> None:
     assert [r["count_match"] for r in named] == [0.0, 1.0]
 
 
+def test_a_headline_is_matched_with_the_outlet_and_date_it_is_shown_with() -> None:
+    """Asked when or by whom a headline ran, its date and outlet (shown beside it in the answer)
+    are the asked-for fact, although its text holds neither."""
+    bare = _unit("Iran launched satellites from Russia", kind="headline")
+    dated = Unit("u2", "d1", "a.txt", "A title", "headline", 2, 2, bare.text, "Bloomberg",
+                 "2025-12-28")  # fmt: skip
+    sents = sentences_of([Evidence(bare, 0.6, 0.5, 1.0, 1), Evidence(dated, 0.6, 0.5, 1.0, 2)])
+    questions = (
+        "When did Bloomberg report that Iran launched satellites?",
+        "Which outlet reported that Iran launched satellites from Russia?",
+    )
+    for question in questions:
+        rows = extract(question, keywords(question), [1.0, 0.0], sents, [[1.0, 0.0]] * 2,
+                       lambda term: 1.0)  # fmt: skip
+        named = [dict(zip(FEATURES, row, strict=True)) for row in rows]
+        assert [r["type_match"] for r in named] == [0.0, 1.0], question
+
+
 def test_question_shapes() -> None:
     assert is_explanatory("Why do analysts doubt it?")
     assert not is_explanatory("How many were killed?")
