@@ -35,12 +35,19 @@ from .conftest import CORPUS2, SEEDS
 # 2026-11-24: the answer-type match of a quoted headline counts the outlet and date it is shown
 # with ("When did Bloomberg report ...?"), refitted on dev: here facts 0.853 -> 0.882, precision
 # 0.870 -> 0.874, false refusals 4 -> 2 of 68; dev and the second corpus unchanged.
+# 2026-11-24 (later): the dev corpus doubled (six more Wikinews articles, 102 more questions, 31
+# of them unanswerable), the method unchanged. The false refusal bound, met on harder answerable
+# questions, put the threshold lower (0.441 -> 0.391): here facts 0.882 -> 0.941, false refusals
+# 2 -> 0 of 68, citation recall 0.924 -> 0.956, but precision 0.874 -> 0.859 and refusals 8 -> 6
+# of 16; the second corpus gained too (facts +3.5 pts, false refusals 4 -> 1 of 117, refusals
+# 10 -> 9 of 25). Facts plus precision, the fit's objective, rose on both held-out sets; the
+# precision and refusal lines were lowered by this measured trade.
 THRESHOLDS = {
-    "fact_recall": (">=", 0.88),
-    "citation_precision": (">=", 0.87),
-    "citation_recall": (">=", 0.92),
-    "refusal_accuracy": (">=", 0.50),
-    "false_refusal_rate": ("<=", 0.03),
+    "fact_recall": (">=", 0.94),
+    "citation_precision": (">=", 0.85),
+    "citation_recall": (">=", 0.95),
+    "refusal_accuracy": (">=", 0.37),
+    "false_refusal_rate": ("<=", 0.01),
     "hit@5": (">=", 0.94),
     "hit@1": (">=", 0.86),
     "mrr": (">=", 0.89),
@@ -115,15 +122,18 @@ def test_beats_llamaindex_citation_engine(
 CORPUS2_THRESHOLDS = {
     # Raised with the document answers (see THRESHOLDS): facts 0.778 -> 0.786, precision
     # 0.817 -> 0.825, citation recall 0.858 -> 0.867, false refusals 0.034 as before.
-    "fact_recall": (">=", 0.78),
-    "citation_precision": (">=", 0.82),
-    "citation_recall": (">=", 0.86),
+    # Raised again with the doubled dev corpus (see THRESHOLDS): facts 0.786 -> 0.821, precision
+    # 0.825 -> 0.833, citation recall 0.867 -> 0.871, false refusals 0.034 -> 0.009.
+    "fact_recall": (">=", 0.82),
+    "citation_precision": (">=", 0.83),
+    "citation_recall": (">=", 0.87),
     # 0.24 -> 0.16 (6 -> 4 of 25) when the stemmer moved from NLTK's Porter to Snowball's
     # (cold start -0.9 s) and the scorer was refit: the choice was made on dev (held-out
     # objective 1.7292 -> 1.7380); here false refusals fell 0.051 -> 0.034, facts rose +0.9 pts.
-    # 0.16 -> 0.36 (4 -> 9 of 25) with the count features and the bounded threshold, 0.40 since.
-    "refusal_accuracy": (">=", 0.40),
-    "false_refusal_rate": ("<=", 0.04),
+    # 0.16 -> 0.36 (4 -> 9 of 25) with the count features and the bounded threshold, 0.40 since;
+    # 0.36 with the doubled dev corpus (see THRESHOLDS).
+    "refusal_accuracy": (">=", 0.36),
+    "false_refusal_rate": ("<=", 0.01),
     "hit@5": (">=", 0.90),
     "hit@1": (">=", 0.75),
     "mrr": (">=", 0.82),
