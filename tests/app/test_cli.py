@@ -174,3 +174,16 @@ def test_main_errors_exit_2_with_a_message(
     assert "rag: error:" in capsys.readouterr().err
     assert main(["ask", "--since", "yesterday", "Iran"]) == 2
     assert "--since" in capsys.readouterr().err
+
+
+def test_python_dash_m_rag_runs_the_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m rag`` is the same CLI, its exit code passed on."""
+    import runpy
+
+    monkeypatch.setattr(sys, "argv", ["rag", "ask", ""])
+    with pytest.raises(SystemExit) as info:
+        runpy.run_module("rag", run_name="__main__")
+    assert info.value.code == 2
+    assert "rag: error:" in capsys.readouterr().err
