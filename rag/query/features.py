@@ -85,7 +85,11 @@ COUNT_WINDOW = 4
 
 
 def answer_types(question: str) -> set[str]:
-    """The kinds of fact the question's wording asks for (empty when it does not say)."""
+    """The kinds of fact the question's wording asks for (empty when it does not say). A why/how
+    question asks for a reason, whatever else its words match ("Why was he called Ginger?" asks
+    why, not for a name)."""
+    if is_explanatory(question):
+        return set()
     q = question.lower()
     return {name for name, pattern in ANSWER_TYPES.items() if pattern.search(q)}
 

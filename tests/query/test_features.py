@@ -32,6 +32,8 @@ def test_answer_types_read_the_interrogative() -> None:
     assert "organisation" in answer_types("Which outlet ran the headline?")
     assert "quote" in answer_types("What phrase did he use?")
     assert answer_types("What did he say?") == set()
+    assert answer_types("What was he called?") == {"quote"}
+    assert answer_types("Why was he called Ginger?") == set()  # a reason, not a name
 
 
 def test_counted_reads_what_a_count_question_counts() -> None:
