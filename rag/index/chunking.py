@@ -81,8 +81,7 @@ class Unit:
         if self.kind == "title":
             return "title"
         if self.kind == "headline" and self.date:
-            day = dt.date.fromisoformat(self.date)
-            return f"headline {self.ordinal} ({day:%b} {day.day}, {day.year})"
+            return f"headline {self.ordinal} ({self._shown_date()})"
         return f"{self.kind} {self.ordinal}"
 
     @property
@@ -91,11 +90,14 @@ class Unit:
         Post, Dec 29, 2025"); empty for other units, whose outlet is in the citation."""
         if self.kind != "headline":
             return ""
-        when = ""
-        if self.date:
-            day = dt.date.fromisoformat(self.date)
-            when = f"{day:%b} {day.day}, {day.year}"
-        return ", ".join(x for x in (self.outlet, when) if x)
+        return ", ".join(x for x in (self.outlet, self._shown_date()) if x)
+
+    def _shown_date(self) -> str:
+        """The date as citations show it ("Jan 6, 2026"); empty when there is none."""
+        if not self.date:
+            return ""
+        day = dt.date.fromisoformat(self.date)
+        return f"{day:%b} {day.day}, {day.year}"
 
 
 @dataclass(frozen=True)
