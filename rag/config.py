@@ -203,7 +203,7 @@ _ALSO_FROM_ENV = {"openai_api_key": "OPENAI_API_KEY"}
 class Settings(BaseSettings):
     """Everything configurable, with defaults that work offline on a laptop."""
 
-    model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid")
+    model_config = SettingsConfigDict(extra="forbid")
 
     index: IndexSettings = Field(default_factory=IndexSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
