@@ -16,6 +16,7 @@ from rag.chain import RagChain
 from rag.errors import QuestionError
 from rag.index.chunking import Unit, UnitKind
 from rag.index.embedding import Embedder
+from rag.index.loading import Document
 from rag.index.store import Filters
 from rag.results import REFUSAL
 
@@ -110,3 +111,29 @@ def test_units_that_describe_their_document() -> None:
     assert unit("A title", "title").describes_document
     assert not unit("Smith said the talks failed.").describes_document
     assert not unit("Iran protests spread", "headline").describes_document
+
+
+def test_reingest_parses_only_files_whose_bytes_changed(
+    corpus: Path, tmp_path: Path, fake_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unchanged file is recognised by the hash of its bytes before it is decoded or parsed
+    (at 100k units that was most of the cost of adding one file)."""
+    import rag.index.ingest as ingest_module
+
+    chain = make_chain(tmp_path / "data", [corpus], fake_embedder)
+    chain.ingest()
+    parsed: list[str] = []
+    real = ingest_module.load_document
+
+    def counting(path: Path) -> Document:
+        parsed.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(ingest_module, "load_document", counting)
+    assert chain.ingest().summary() == "2 files: 2 unchanged"
+    assert parsed == []
+    target = sorted(corpus.glob("*.txt"))[0]
+    target.with_name(target.stem + ".meta.toml").write_text('outlet = "Reuters"\n')
+    report = chain.ingest()
+    assert report.summary() == "2 files: 1 changed, 1 unchanged"
+    assert parsed == [target.name]

@@ -20,7 +20,7 @@ from typing import Literal, get_args
 from rag.errors import DocumentError
 from rag.index.chunking import Passage, Unit, doc_id_for, split_passages, split_units
 from rag.index.embedding import Embedder
-from rag.index.loading import Document, discover, load_document, source_name
+from rag.index.loading import Document, content_hash, discover, load_document, source_name
 from rag.index.store import FileRecord, FileWrite, Store
 
 Progress = Callable[[int, int, str], None]
@@ -106,14 +106,15 @@ def ingest(
     known = store.files()
     pending: list[tuple[Document, FileStatus]] = []
     for path in files:
+        source = source_name(path)
+        record = known.get(doc_id_for(source))
         try:
+            if record and record.content_hash == content_hash(path, source):
+                report.outcomes.append(FileOutcome(source, "unchanged", passages=record.passages))
+                continue
             doc = load_document(path)
         except DocumentError as exc:
             report.outcomes.append(FileOutcome(exc.path, "failed", reason=exc.reason))
-            continue
-        record = known.get(doc_id_for(doc.source))
-        if record and record.content_hash == doc.content_hash:
-            report.outcomes.append(FileOutcome(doc.source, "unchanged", passages=record.passages))
             continue
         pending.append((doc, "changed" if record else "added"))
 
@@ -148,7 +149,7 @@ def ingest(
 
     seen = {o.source for o in report.outcomes}
     folders = [source_name(p) for p in paths if p.is_dir()]
-    for record in store.files().values():
+    for record in known.values():  # what this ingest wrote is all in `seen`
         inside = any(record.source.startswith(f.rstrip("/") + "/") for f in folders)
         if inside and record.source not in seen and not Path(record.source).exists():
             store.remove_file(record.doc_id)

@@ -15,6 +15,7 @@ from the opening words of the text, never from the file name.
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import html.parser
 import os
@@ -317,9 +318,40 @@ def source_name(path: Path) -> str:
     """How a file is named in citations: relative to the working directory when it is below it."""
     resolved = path.resolve()
     try:
-        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+        return resolved.relative_to(_resolved(os.getcwd())).as_posix()
     except ValueError:
         return resolved.as_posix()
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(folder: str) -> Path:
+    """The working directory resolved once per directory, not once per file (half of naming
+    the 4,364 files of a 100k-unit corpus went to resolving it again each time)."""
+    return Path(folder).resolve()
+
+
+def content_hash(path: Path, name: str | None = None) -> str:
+    """The ``content_hash`` that ``load_document`` gives the file: a hash of its bytes and its
+    metadata file's, read but not decoded or parsed. How an ingest passes over an unchanged file
+    cheaply: at 100k units, decoding, extracting and normalising the 4,364 unchanged files to
+    find the one added cost 0.7 s of the 1.0 s spent reading them. ``name``: the file's
+    ``source_name``, when the caller has it."""
+    return _digest(_read_bytes(path, name or source_name(path)), _read_sidecar(path)[1])
+
+
+def _read_bytes(path: Path, name: str) -> bytes:
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        reason = f"cannot be read ({exc.strerror or exc}); check permissions"
+        raise DocumentError(name, reason) from None
+    if len(raw_bytes) > MAX_FILE_BYTES:
+        raise DocumentError(name, f"larger than {MAX_FILE_BYTES // 2**20} MiB; split it first")
+    return raw_bytes
+
+
+def _digest(raw_bytes: bytes, meta_bytes: bytes) -> str:
+    return hashlib.sha256(raw_bytes + b"\x00" + meta_bytes).hexdigest()
 
 
 def load_document(path: Path) -> Document:
@@ -328,13 +360,7 @@ def load_document(path: Path) -> Document:
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise DocumentError(name, _unsupported(path))
-    try:
-        raw_bytes = path.read_bytes()
-    except OSError as exc:
-        reason = f"cannot be read ({exc.strerror or exc}); check permissions"
-        raise DocumentError(name, reason) from None
-    if len(raw_bytes) > MAX_FILE_BYTES:
-        raise DocumentError(name, f"larger than {MAX_FILE_BYTES // 2**20} MiB; split it first")
+    raw_bytes = _read_bytes(path, name)
     raw = _decode(raw_bytes, name)
     text, embedded = reader(raw)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -342,7 +368,7 @@ def load_document(path: Path) -> Document:
         raise DocumentError(name, "is empty (no text to index)")
     sidecar, meta_bytes = _read_sidecar(path)
     meta = {**embedded, **sidecar}
-    digest = hashlib.sha256(raw_bytes + b"\x00" + meta_bytes).hexdigest()
+    digest = _digest(raw_bytes, meta_bytes)
     title_line = _title_line(text)
     title, outlet = meta.get("title"), meta.get("outlet")
     if title and "title" in embedded and normalize(title) != normalize(title_line or ""):

@@ -1,10 +1,11 @@
+import hashlib
 import os
 from pathlib import Path
 
 import pytest
 
 from rag.errors import DocumentError
-from rag.index.loading import discover, load_document
+from rag.index.loading import content_hash, discover, load_document
 
 from ..conftest import ROOT, STANDARD, WORLDVIEW
 
@@ -249,3 +250,16 @@ def test_unreadable_folder_is_reported_not_skipped_silently(tmp_path: Path) -> N
     errors = result["errors"]
     assert isinstance(errors, dict) and set(errors) == {str(locked)}
     assert "cannot be read" in errors[str(locked)] and "permissions" in errors[str(locked)]
+
+
+def test_content_hash_is_load_documents_without_parsing(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("# Title\n\nA paragraph about the port of Bandar Abbas.\n", encoding="utf-8")
+    assert content_hash(page) == load_document(page).content_hash
+    (tmp_path / "page.meta.toml").write_text('outlet = "Reuters"\n', encoding="utf-8")
+    with_meta = content_hash(page)
+    assert with_meta == load_document(page).content_hash
+    assert with_meta != hashlib.sha256(page.read_bytes() + b"\x00").hexdigest()
+    (tmp_path / "page.meta.toml").write_text("outlet = [", encoding="utf-8")
+    with pytest.raises(DocumentError, match="page.meta.toml.*not valid TOML"):
+        content_hash(page)
