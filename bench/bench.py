@@ -275,17 +275,11 @@ def bench_size(units: int, workdir: Path) -> dict[str, float]:
 
     extra = corpus / "zz_added.txt"
     extra.write_text(synth.article(__import__("random").Random(units), 20, []), encoding="utf-8")
-    # Another process adds the file (an ingest job beside the serving one); the server answers
-    # the next question at once and reads the new version's keywords in the background.
-    writer = RagChain(settings, chain.embedder)
-    out["add_one_file_s"] = timed(writer.ingest) / 1000
-    # The serving process looks at the index version at most every RAG_INDEX_CHECK_S; past that,
-    # its next answer notices the new file and starts the background refresh timed next. (Asked
-    # sooner, the answer would not look, and the refresh would time as 0.)
-    time.sleep(settings.retrieval.index_check_s)
-    out["answer_after_add_ms"] = timed(lambda: chain.ask(questions[1]))
-    out["keyword_refresh_s"] = timed(chain.retriever.wait_for_refresh) / 1000
-    out["keyword_saved_s"] = out["keyword_refresh_s"] + timed(chain.retriever.wait_for_save) / 1000
+    add, after, refresh = add_file(RagChain(settings, chain.embedder), chain, questions[1])
+    out["add_one_file_s"] = add
+    out["answer_after_add_ms"] = after
+    out["keyword_refresh_s"] = refresh
+    out["keyword_saved_s"] = refresh + timed(chain.retriever.wait_for_save) / 1000
 
     port = free_port()
     server = subprocess.Popen(
@@ -313,20 +307,31 @@ def bench_size(units: int, workdir: Path) -> dict[str, float]:
         out["server_answer_p50_ms"] = statistics.median(served)
         out["server_answer_p95_ms"] = percentile(served, 0.95)
         extra.write_text(extra.read_text() + "\nOne more paragraph about a rail link.\n")
-        # As above: an ingest job adds the file, here through the server, and the replica that
-        # serves questions answers the next one at once and reads the new keywords in the
-        # background. (The replica's own `ingest` would also wait for that refresh.)
-        writer = RagChain(served_by, chain.embedder)
-        out["server_add_one_file_s"] = timed(writer.ingest) / 1000
-        time.sleep(settings.retrieval.index_check_s)
-        out["server_answer_after_add_ms"] = timed(lambda: remote.ask(questions[1]))
-        out["server_keyword_refresh_s"] = timed(remote.retriever.wait_for_refresh) / 1000
+        add, after, refresh = add_file(RagChain(served_by, chain.embedder), remote, questions[1])
+        out["server_add_one_file_s"] = add
+        out["server_answer_after_add_ms"] = after
+        out["server_keyword_refresh_s"] = refresh
     finally:
         server.terminate()
         server.wait(timeout=30)
     shutil.rmtree(data, ignore_errors=True)
     shutil.rmtree(corpus, ignore_errors=True)
     return out
+
+
+def add_file(writer: RagChain, serving: RagChain, question: str) -> tuple[float, float, float]:
+    """Seconds for ``writer`` (an ingest job beside the serving process) to add what changed in
+    the corpus; ms for ``serving`` to answer its next question, at once, while it reads the new
+    version's keywords in the background; seconds until that refresh is done. (The serving
+    chain's own ``ingest`` would also wait for the refresh.)
+
+    The serving process looks at the index version at most every RAG_INDEX_CHECK_S, so the
+    answer waits that out first: asked sooner, it would not look, and the refresh would time
+    as 0."""
+    add = timed(writer.ingest) / 1000
+    time.sleep(serving.settings.retrieval.index_check_s)
+    after = timed(lambda: serving.ask(question))
+    return add, after, timed(serving.retriever.wait_for_refresh) / 1000
 
 
 def bench_huge_paragraph(workdir: Path) -> dict[str, float]:
