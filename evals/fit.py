@@ -46,8 +46,8 @@ from rag.config import Settings
 from rag.index.embedding import Embedder
 from rag.query.answer import Candidate, ExtractiveAnswerer
 from rag.query.conversation import rewrite
-from rag.query.features import FEATURES, QUESTION_FEATURES, Sentence, question_row
-from rag.query.scorer import DEFAULT_PATH, Linear, Scorer
+from rag.query.features import QUESTION_FEATURES, RANKING_FEATURES, Sentence, question_row
+from rag.query.scorer import DEFAULT_PATH, RANKING_COLUMNS, Linear, Scorer
 from rag.text import normalize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,6 +136,7 @@ def out_of_fold(examples: list[Example], c: float, repeat: int = 0) -> list[list
 
 def _stack(examples: list[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x = np.asarray([r for ex in examples for r in ex.rows], dtype=np.float64)
+    x = x[:, list(RANKING_COLUMNS)] if len(x) else x
     y = np.asarray([v for ex in examples for v in ex.labels])
     groups = np.asarray([i for i, ex in enumerate(examples) for _ in ex.rows])
     return x, y, groups
@@ -304,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
 
         x, y, _ = _stack(examples)
         scorer = Scorer(
-            sentence=_linear(_fit(x, y, c_best), FEATURES),
+            sentence=_linear(_fit(x, y, c_best), RANKING_FEATURES),
             # Stage 2 learns from every repeat's held-out stage-1 probabilities (each question
             # REPEATS times, weighted 1/REPEATS so that C means what it meant in the search).
             question=_linear(

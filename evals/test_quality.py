@@ -42,12 +42,18 @@ from .conftest import CORPUS2, SEEDS
 # of 16; the second corpus gained too (facts +3.5 pts, false refusals 4 -> 1 of 117, refusals
 # 10 -> 9 of 25). Facts plus precision, the fit's objective, rose on both held-out sets; the
 # precision and refusal lines were lowered by this measured trade.
+# 2026-12-01: the question stage reads "best_unmatched" (a question term absent from the best
+# sentence's unit that the sentence does not mean either: the question embedded without that
+# term comes closer to it), chosen on dev (held-out AUC 0.8675 -> 0.8794, refusals 0.465 ->
+# 0.531 at the same false-refusal bound). Here: refusals 6 -> 9 of 16, precision 0.859 -> 0.872,
+# citation recall 0.956 -> 0.970, facts equal, but false refusals 0 -> 1 of 68 (misses 14 -> 11).
+# The false-refusal line was lowered by this measured trade; the others raised.
 THRESHOLDS = {
     "fact_recall": (">=", 0.94),
-    "citation_precision": (">=", 0.85),
-    "citation_recall": (">=", 0.95),
-    "refusal_accuracy": (">=", 0.37),
-    "false_refusal_rate": ("<=", 0.01),
+    "citation_precision": (">=", 0.87),
+    "citation_recall": (">=", 0.96),
+    "refusal_accuracy": (">=", 0.56),
+    "false_refusal_rate": ("<=", 0.02),
     "hit@5": (">=", 0.94),
     "hit@1": (">=", 0.86),
     "mrr": (">=", 0.89),
@@ -130,16 +136,22 @@ CORPUS2_THRESHOLDS = {
     # and here one more answerable question was refused (1 -> 2 of 117): facts 0.821 -> 0.812,
     # precision 0.833 -> 0.827, citation recall 0.871 -> 0.870. The test part did not move.
     # These four lines were lowered by that one question.
-    "fact_recall": (">=", 0.81),
-    "citation_precision": (">=", 0.82),
-    "citation_recall": (">=", 0.86),
+    # 2026-12-01, "best_unmatched" (see THRESHOLDS): refusals 9 -> 10 of 25, precision 0.827 ->
+    # 0.831, citation recall 0.870 -> 0.875, but false refusals 2 -> 5 of 117 (paragraphs that
+    # lean on their neighbour for the asked term: "What did Putin do after the collapse?" has its
+    # answer in "Putin was briefed, and flew to ...", whose unit never says "collapse") and facts
+    # 0.812 -> 0.795 (misses 39 -> 40). The facts and false-refusal lines were lowered by this
+    # measured trade, which the test part repaid (misses 14 -> 11).
+    "fact_recall": (">=", 0.79),
+    "citation_precision": (">=", 0.83),
+    "citation_recall": (">=", 0.87),
     # 0.24 -> 0.16 (6 -> 4 of 25) when the stemmer moved from NLTK's Porter to Snowball's
     # (cold start -0.9 s) and the scorer was refit: the choice was made on dev (held-out
     # objective 1.7292 -> 1.7380); here false refusals fell 0.051 -> 0.034, facts rose +0.9 pts.
     # 0.16 -> 0.36 (4 -> 9 of 25) with the count features and the bounded threshold, 0.40 since;
-    # 0.36 with the doubled dev corpus (see THRESHOLDS).
-    "refusal_accuracy": (">=", 0.36),
-    "false_refusal_rate": ("<=", 0.02),
+    # 0.36 with the doubled dev corpus (see THRESHOLDS); 0.40 with "best_unmatched".
+    "refusal_accuracy": (">=", 0.40),
+    "false_refusal_rate": ("<=", 0.05),
     "hit@5": (">=", 0.90),
     "hit@1": (">=", 0.75),
     "mrr": (">=", 0.82),

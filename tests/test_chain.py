@@ -18,6 +18,7 @@ from rag.index.chunking import Unit, UnitKind
 from rag.index.embedding import Embedder
 from rag.index.loading import Document
 from rag.index.store import Filters
+from rag.query.features import FEATURES
 from rag.results import REFUSAL
 
 from .conftest import make_chain
@@ -137,3 +138,21 @@ def test_reingest_parses_only_files_whose_bytes_changed(
     report = chain.ingest()
     assert report.summary() == "2 files: 1 changed, 1 unchanged"
     assert parsed == [target.name]
+
+
+def test_unmatched_of_the_best_candidate_is_what_the_fit_learned_from(fake_chain: RagChain) -> None:
+    """An answer computes ``unmatched`` for its best candidate only; the value must be the one
+    ``evals.fit`` computed for every sentence, or the question stage reads a different feature
+    from the one it was fitted on."""
+    at = FEATURES.index("unmatched")
+    answerer = fake_chain.extractive
+    seen = 0
+    for question in ("Which university did Lee Smith attend?", "Who is Samuel Charap?",
+                     "What did Alex Vatanka say about Russian weapons sales?"):  # fmt: skip
+        retrieval = fake_chain.retrieve(question)
+        best = answerer.candidates(question, retrieval)[0]
+        sentences, rows = answerer.featurize(question, retrieval)
+        full = {(s.unit.unit_id, s.index): row[at] for s, row in zip(sentences, rows, strict=True)}
+        assert best.features[at] == pytest.approx(full[(best.unit.unit_id, best.index)], abs=1e-6)
+        seen += best.features[at] > 0
+    assert seen  # the check above compared a feature that was there, not zeros

@@ -17,7 +17,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from rag.index.chunking import Unit, credits_document
@@ -26,6 +26,8 @@ from rag.index.keyword import unit_keywords
 from rag.query.features import (
     FEATURES,
     Sentence,
+    ablations,
+    absent_terms,
     dangling,
     extract,
     is_explanatory,
@@ -33,6 +35,7 @@ from rag.query.features import (
     question_row,
     same_family,
     sentences_of,
+    unmatched,
 )
 from rag.query.retrieval import Evidence, Retrieval
 from rag.query.scorer import Scorer
@@ -119,6 +122,7 @@ TOPIC_SHARE = 0.5
 _COVERAGE_NEAR = FEATURES.index("coverage_near")
 _COVERAGE_SENTENCE = FEATURES.index("coverage_sentence")
 _ATTRIBUTED = FEATURES.index("attributed")
+_UNMATCHED = FEATURES.index("unmatched")
 
 
 class ExtractiveAnswerer:
@@ -168,21 +172,46 @@ class ExtractiveAnswerer:
         return [known.get(t) or fresh[t] for t in texts]
 
     def featurize(
-        self, question: str, retrieval: Retrieval
+        self, question: str, retrieval: Retrieval, *, every: bool = True
     ) -> tuple[list[Sentence], list[list[float]]]:
-        """Every sentence of the evidence with its feature row (what ``evals.fit`` learns from)."""
+        """Every sentence of the evidence with its feature row (what ``evals.fit`` learns from).
+        ``every=False`` leaves ``unmatched`` at 0.0, which saves an embedding per question term
+        (``candidates`` computes it for the one candidate that is read)."""
         sentences = sentences_of(retrieval.evidence)
-        vectors = self._embed_sentences([s.text for s in sentences]) if sentences else []
+        if not sentences:
+            return [], []
+        terms = self._terms(question, retrieval)
+        variants = ablations(question, terms) if every else {}
+        vectors = self._embed_sentences([s.text for s in sentences] + list(variants.values()))
+        ablated = dict(zip(variants, vectors[len(sentences) :], strict=True))
         rows = extract(
-            question, retrieval.query_terms, retrieval.query_vector, sentences, vectors,
-            retrieval.idf,
+            question, retrieval.query_terms, retrieval.query_vector, sentences,
+            vectors[: len(sentences)], retrieval.idf, ablated if every else None,
         )  # fmt: skip
         return sentences, rows
 
     def candidates(self, question: str, retrieval: Retrieval) -> list[Candidate]:
-        """Every sentence of the evidence, most likely answer first."""
-        sentences, rows = self.featurize(question, retrieval)
-        return self.rank(sentences, rows, self.scorer.sentence.probabilities(rows))
+        """Every sentence of the evidence, most likely answer first. Stage 1 does not read
+        ``unmatched``; the question stage reads it of the first candidate only, so only that one
+        pays for it (one embedding per question term its unit lacks, usually none or one)."""
+        sentences, rows = self.featurize(question, retrieval, every=False)
+        ranked = self.rank(sentences, rows, self.scorer.sentence_probabilities(rows))
+        if ranked:
+            best = ranked[0]
+            variants = ablations(
+                question, absent_terms(self._terms(question, retrieval), best.unit)
+            )
+            if variants:
+                vectors = self._embed_sentences([best.text, *variants.values()])
+                features = list(best.features)
+                features[_UNMATCHED] = unmatched(vectors[0], retrieval.query_vector, vectors[1:])
+                ranked[0] = replace(best, features=tuple(features))
+        return ranked
+
+    @staticmethod
+    def _terms(question: str, retrieval: Retrieval) -> list[str]:
+        """The question's terms as ``features.extract`` reads them."""
+        return sorted(set(retrieval.query_terms) or set(keywords(question)))
 
     @staticmethod
     def rank(sentences: list[Sentence], rows: list[list[float]], probs: list[float]

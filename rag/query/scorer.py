@@ -1,6 +1,6 @@
 """The fitted answer scorer, in two stages fitted by ``python -m evals.fit`` on dev questions only.
 
-1. ``sentence``: P(this sentence answers the question) from its ``features.FEATURES``.
+1. ``sentence``: P(this sentence answers the question) from its ``features.RANKING_FEATURES``.
 2. ``question``: P(the sources answer the question at all) from ``features.QUESTION_FEATURES``,
    which summarise stage 1 over all candidates (the best probability, its margin, what the best
    candidate lacks). It was fitted on stage-1 probabilities of questions held out of stage 1's
@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import ModelError
-from rag.query.features import FEATURES, QUESTION_FEATURES
+from rag.query.features import FEATURES, QUESTION_FEATURES, RANKING_FEATURES
 
 DEFAULT_PATH = Path(__file__).with_name("scorer.json")
+#: Where stage 1's inputs sit in a row of ``FEATURES``.
+RANKING_COLUMNS: tuple[int, ...] = tuple(FEATURES.index(name) for name in RANKING_FEATURES)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,10 @@ class Scorer:
     ratio_wide: float
     provenance: dict[str, Any] = field(default_factory=dict)
 
+    def sentence_probabilities(self, rows: list[list[float]]) -> list[float]:
+        """Stage 1 over rows of ``FEATURES`` (it reads the ``RANKING_FEATURES`` among them)."""
+        return self.sentence.probabilities([[row[i] for i in RANKING_COLUMNS] for row in rows])
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "sentence": self.sentence.to_dict(),
@@ -112,7 +118,10 @@ class Scorer:
             raise ModelError(
                 f"cannot read the answer scorer {path} ({exc}); refit it with `make fit`"
             ) from None
-        if scorer.sentence.features != FEATURES or scorer.question.features != QUESTION_FEATURES:
+        if (
+            scorer.sentence.features != RANKING_FEATURES
+            or scorer.question.features != QUESTION_FEATURES
+        ):
             raise ModelError(
                 f"the answer scorer {path} was fitted on other features than this version "
                 "computes; refit it with `make fit`"

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from rag.index.loading import load_document
+from rag.query.features import FEATURES
 from rag.results import Answer
 from rag.text import normalize
 
@@ -110,3 +111,20 @@ def test_to_dict_schema(seed_chain) -> None:
         "text",
         "score",
     }
+
+
+def test_a_near_miss_lowers_the_answerable_probability(seed_chain) -> None:
+    """The subject is there and the asked fact is not: the question stage sees that the best
+    sentence does not mean the missing term (the real model: "university" is nowhere near "a
+    senior editor at The Weekly Standard"), and trusts the evidence less than for a question the
+    same sentence answers."""
+    at = FEATURES.index("unmatched")
+    answerer = seed_chain.extractive
+    scores = {}
+    for question in ("Which university did Lee Smith attend?", "Who is Lee Smith?"):
+        ranked = answerer.candidates(question, seed_chain.retrieve(question))
+        assert "senior editor" in ranked[0].text
+        scores[question] = (ranked[0].features[at], answerer.answerable(ranked))
+    (miss, p_miss), (hit, p_hit) = scores.values()
+    assert miss > 0 == hit
+    assert p_miss < p_hit

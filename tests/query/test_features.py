@@ -7,12 +7,14 @@ import pytest
 from rag.index.chunking import Unit, UnitKind
 from rag.query.features import (
     FEATURES,
+    ablations,
     answer_types,
     counted,
     counts,
     extract,
     is_explanatory,
     is_list_question,
+    question_row,
     sentences_of,
 )
 from rag.query.retrieval import Evidence
@@ -71,7 +73,7 @@ def test_count_features_reach_the_row() -> None:
     sents = sentences_of([Evidence(unit, 0.6, 0.5, 1.0, 1)])
     question = "How many people died?"
     rows = extract(question, keywords(question), [1.0, 0.0], sents, [[0.2, 0.9], [0.8, 0.1]],
-                   lambda term: 1.0)  # fmt: skip
+                   lambda term: 1.0, {})  # fmt: skip
     named = [dict(zip(FEATURES, row, strict=True)) for row in rows]
     assert [r["count_asked"] for r in named] == [1.0, 1.0]
     assert [r["count_match"] for r in named] == [0.0, 1.0]
@@ -90,7 +92,7 @@ def test_a_headline_is_matched_with_the_outlet_and_date_it_is_shown_with() -> No
     )
     for question in questions:
         rows = extract(question, keywords(question), [1.0, 0.0], sents, [[1.0, 0.0]] * 2,
-                       lambda term: 1.0)  # fmt: skip
+                       lambda term: 1.0, {})  # fmt: skip
         named = [dict(zip(FEATURES, row, strict=True)) for row in rows]
         assert [r["type_match"] for r in named] == [0.0, 1.0], question
 
@@ -126,6 +128,7 @@ def test_feature_rows_follow_the_named_order() -> None:
         sents,
         [[0.2, 0.9], [0.8, 0.1]],
         lambda term: 2.0 if term == "protest" else 1.0,
+        {},
     )
     named = [dict(zip(FEATURES, row, strict=True)) for row in rows]
     assert len(rows) == 2 and all(len(r) == len(FEATURES) for r in rows)
@@ -143,8 +146,42 @@ def test_names_missing_and_missing_rare() -> None:
     sents = sentences_of([Evidence(unit, 0.6, 0.5, 1.0, 1)])
     rows = extract(
         "What did Vatanka say about Syria?", ["vatanka", "syria"], [1.0], sents, [[0.5]],
-        lambda term: 5.0 if term == "vatanka" else 1.0,
+        lambda term: 5.0 if term == "vatanka" else 1.0, {},
     )  # fmt: skip
     named = dict(zip(FEATURES, rows[0], strict=True))
     assert named["names_missing"] == 1.0
     assert named["missing_rare"] == 5.0 / 6.0 and named["coverage_unit"] == 0.0
+
+
+def test_ablations_leave_out_each_term_once() -> None:
+    question = "Which university did Lee Smith attend?"
+    got = ablations(question, keywords(question))
+    assert got["univers"] == "Which did Lee Smith attend?"
+    assert got["smith"] == "Which university did Lee attend?"
+    assert set(got) == set(keywords(question))
+    assert ablations("Iran?", ["iran"]) == {}  # nothing left to embed
+
+
+def test_unmatched_terms_are_those_the_sentence_does_not_mean() -> None:
+    """A term absent from the text counts against a sentence only when leaving it out of the
+    question brings the question closer to the sentence (the sentence never meant it)."""
+    unit = _unit("Lee Smith is a senior editor. He studied at Princeton.")
+    sents = sentences_of([Evidence(unit, 0.6, 0.5, 1.0, 1)])
+    question = "Which university did Lee Smith attend?"
+    query = [1.0, 0.0]
+    vectors = [[0.6, 0.8], [0.9, -0.436]]
+    # Without "univers" the question moves towards the first sentence and away from the second;
+    # without "attend" it moves nowhere.
+    ablated = {"univers": [0.8, 0.6], "attend": [1.0, 0.0]}
+    rows = extract(question, ["univers", "attend", "lee", "smith"], query, sents, vectors,
+                   lambda term: 1.0, ablated)  # fmt: skip
+    first, second = (dict(zip(FEATURES, row, strict=True)) for row in rows)
+    assert first["unmatched"] == pytest.approx(0.6 * 0.8 + 0.8 * 0.6 - 0.6)
+    assert second["unmatched"] == 0.0
+    assert question_row(rows, [0.9, 0.2])[-1] == pytest.approx(first["unmatched"])
+    assert question_row(rows, [0.2, 0.9])[-1] == 0.0
+    # A term the unit holds is no near miss, however the vectors move.
+    ablated["lee"] = [0.0, 1.0]
+    again = extract(question, ["univers", "attend", "lee", "smith"], query, sents, vectors,
+                    lambda term: 1.0, ablated)  # fmt: skip
+    assert again == rows

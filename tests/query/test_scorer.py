@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from rag.errors import ModelError
-from rag.query.features import FEATURES, QUESTION_FEATURES
+from rag.query.features import FEATURES, QUESTION_FEATURES, RANKING_FEATURES
 from rag.query.scorer import DEFAULT_PATH, Scorer
 
 
 def test_shipped_scorer_matches_the_features_and_says_where_it_came_from() -> None:
     scorer = Scorer.load()
-    assert scorer.sentence.features == FEATURES
+    assert scorer.sentence.features == RANKING_FEATURES
+    assert set(RANKING_FEATURES) < set(FEATURES)
     assert scorer.question.features == QUESTION_FEATURES
     assert 0.0 < scorer.threshold < 1.0 and 0.0 < scorer.ratio <= 1.0
     provenance = scorer.provenance
@@ -24,13 +25,20 @@ def test_shipped_scorer_matches_the_features_and_says_where_it_came_from() -> No
 
 
 def test_sentence_probability_rises_with_coverage() -> None:
-    stage = Scorer.load().sentence
-    base = list(stage.mean)
+    scorer = Scorer.load()
+    stage = scorer.sentence
+    base = [0.0] * len(FEATURES)
+    for name, mean in zip(stage.features, stage.mean, strict=True):
+        base[FEATURES.index(name)] = mean
     more = list(base)
     at = FEATURES.index("coverage_sentence")
-    more[at] += 3 * stage.scale[at]
-    low, high = stage.probabilities([base, more])
+    more[at] += 3 * stage.scale[RANKING_FEATURES.index("coverage_sentence")]
+    low, high = scorer.sentence_probabilities([base, more])
     assert 0.0 < low < high < 1.0
+    # Stage 1 does not read what only the question stage reads.
+    other = list(base)
+    other[FEATURES.index("unmatched")] = 1.0
+    assert scorer.sentence_probabilities([other]) == [low]
 
 
 def test_question_stage_answers_strong_evidence_and_refuses_weak() -> None:
@@ -39,12 +47,12 @@ def test_question_stage_answers_strong_evidence_and_refuses_weak() -> None:
                   best_type_miss=0.0, best_names_missing=0.0, best_dense_sentence=0.7,
                   best_dense_unit=0.7, best_lexical_unit=1.0, max_coverage_unit=1.0,
                   max_dense_sentence=0.7, best_coverage_sentence=1.0,
-                  best_count_miss=0.0)  # fmt: skip
+                  best_count_miss=0.0, best_unmatched=0.0)  # fmt: skip
     weak = dict(best=0.05, margin=0.0, best_coverage_unit=0.2, best_missing_rare=0.8,
                 best_type_miss=1.0, best_names_missing=1.0, best_dense_sentence=0.1,
                 best_dense_unit=0.1, best_lexical_unit=0.1, max_coverage_unit=0.2,
                 max_dense_sentence=0.15, best_coverage_sentence=0.1,
-                best_count_miss=1.0)  # fmt: skip
+                best_count_miss=1.0, best_unmatched=0.2)  # fmt: skip
     rows = [[row[name] for name in QUESTION_FEATURES] for row in (strong, weak)]
     yes, no = scorer.question.probabilities(rows)
     assert yes >= scorer.threshold > no
