@@ -36,6 +36,7 @@ from rag.query.features import (
     same_family,
     sentences_of,
     unmatched,
+    without_names,
 )
 from rag.query.retrieval import Evidence, Retrieval
 from rag.query.scorer import Scorer
@@ -182,11 +183,16 @@ class ExtractiveAnswerer:
             return [], []
         terms = self._terms(question, retrieval)
         variants = ablations(question, terms) if every else {}
-        vectors = self._embed_sentences([s.text for s in sentences] + list(variants.values()))
-        ablated = dict(zip(variants, vectors[len(sentences) :], strict=True))
+        predicate = without_names(question)
+        extra = [predicate] if predicate != question else []
+        vectors = self._embed_sentences(
+            [s.text for s in sentences] + list(variants.values()) + extra
+        )
+        n = len(sentences)
+        ablated = dict(zip(variants, vectors[n : n + len(variants)], strict=True))
         rows = extract(
-            question, retrieval.query_terms, retrieval.query_vector, sentences,
-            vectors[: len(sentences)], retrieval.idf, ablated if every else None,
+            question, retrieval.query_terms, retrieval.query_vector, sentences, vectors[:n],
+            retrieval.idf, ablated if every else None, vectors[-1] if extra else None,
         )  # fmt: skip
         return sentences, rows
 

@@ -162,10 +162,30 @@ def counts(text: str, things: set[str]) -> bool:
     return False
 
 
+_WORD = re.compile(r"[A-Za-z][\w'.-]*")
+
+
 def question_names(question: str) -> list[str]:
     """Capitalised words after the first one ("France", "Vatanka"): what the question is about."""
-    words_ = re.findall(r"[A-Za-z][\w'.-]*", question)[1:]
-    return [w for w in words_ if w[0].isupper() and w.lower() not in STOPWORDS]
+    return [w for w in _WORD.findall(question)[1:] if _is_name(w)]
+
+
+def _is_name(word: str) -> bool:
+    return word[0].isupper() and word.lower() not in STOPWORDS
+
+
+def without_names(question: str) -> str:
+    """The question with the names it is about left out: what it asks about them ("Which
+    university did Lee Smith attend?" -> "Which university did attend?").
+
+    Why: a sentence that names the subject is close to any question about that subject; the
+    question without its names is close to the sentence that says what was asked."""
+    first = _WORD.search(question)
+    if first is None:
+        return question
+    head, tail = question[: first.end()], question[first.end() :]
+    tail = _WORD.sub(lambda m: "" if _is_name(m.group(0)) else m.group(0), tail)
+    return re.sub(r"\s+([?.,!])", r"\1", " ".join(f"{head}{tail}".split()))
 
 
 @dataclass(frozen=True)
@@ -198,6 +218,8 @@ def sentences_of(evidence: Sequence[Evidence]) -> list[Sentence]:
 FEATURES: tuple[str, ...] = (
     "dense_sentence",  # cosine(question, sentence)
     "dense_sentence_gap",  # that, minus the best candidate's
+    "dense_predicate",  # cosine(the question without its names, sentence)
+    "dense_predicate_gap",  # that, minus the best candidate's
     "dense_rank",  # 1 / its rank by dense_sentence among the candidates
     "explanatory_dense_rank",  # dense_rank when the question asks why/how, else 0
     "dense_unit",  # cosine(question, the unit's best passage)
@@ -251,11 +273,14 @@ def extract(
     vectors: Sequence[Sequence[float]],
     idf: Idf,
     ablated: Mapping[str, Sequence[float]] | None = None,
+    predicate_vector: Sequence[float] | None = None,
 ) -> list[list[float]]:
     """One row of ``FEATURES`` per candidate. ``ablated`` maps each of the question's terms to
     the vector of the question without it (``ablations``; a term it lacks counts as meant). Without
     it ``unmatched`` is 0.0 everywhere: it costs an embedding per term, the question stage reads it
-    of the best candidate only, and ``ExtractiveAnswerer.candidates`` computes just that one."""
+    of the best candidate only, and ``ExtractiveAnswerer.candidates`` computes just that one.
+    ``predicate_vector`` is the vector of ``without_names(question)`` (the question's own when it
+    names nobody)."""
     import numpy as np
 
     terms = sorted(set(query_terms) or set(keywords(question)))
@@ -272,6 +297,9 @@ def extract(
         return []
     matrix = np.asarray(vectors, dtype=np.float32)
     dense = matrix @ np.asarray(query_vector, dtype=np.float32)
+    predicate = matrix @ np.asarray(
+        query_vector if predicate_vector is None else predicate_vector, dtype=np.float32
+    )
 
     unit_terms: dict[str, set[str]] = {}
     own_terms: list[set[str]] = []
@@ -307,6 +335,8 @@ def extract(
         rows.append(
             [
                 float(dense[i]),
+                0.0,
+                float(predicate[i]),
                 0.0,
                 0.0,
                 0.0,
@@ -349,6 +379,7 @@ def extract(
     at = {name: i for i, name in enumerate(FEATURES)}
     best_dense = max(r[0] for r in rows)
     best_cov = max(r[at["coverage_sentence"]] for r in rows)
+    best_predicate = float(predicate.max())
     by_dense = sorted(range(len(rows)), key=lambda i: -rows[i][0])
     for rank, i in enumerate(by_dense, 1):
         r = rows[i]
@@ -356,6 +387,7 @@ def extract(
         r[at["dense_rank"]] = 1.0 / rank
         r[at["explanatory_dense_rank"]] = 1.0 / rank if explanatory else 0.0
         r[at["coverage_gap"]] = r[at["coverage_sentence"]] - best_cov
+        r[at["dense_predicate_gap"]] = r[at["dense_predicate"]] - best_predicate
     return rows
 
 
@@ -484,4 +516,5 @@ __all__ = [
     "is_list_question",
     "same_family",
     "sentences_of",
+    "without_names",
 ]

@@ -16,6 +16,7 @@ from rag.query.features import (
     is_list_question,
     question_row,
     sentences_of,
+    without_names,
 )
 from rag.query.retrieval import Evidence
 from rag.text import keywords
@@ -191,3 +192,26 @@ def test_unmatched_terms_are_those_the_sentence_does_not_mean() -> None:
     again = extract(question, ["univers", "attend", "lee", "smith"], query, sents, vectors,
                     lambda term: 1.0, ablated)  # fmt: skip
     assert again == rows
+
+
+def test_without_names_keeps_what_is_asked_about_them() -> None:
+    assert without_names("Which university did Lee Smith attend?") == "Which university did attend?"
+    assert without_names("Why did Qassem Suleimani visit Moscow?") == "Why did visit?"
+    assert without_names("Who is Lee Smith?") == "Who is?"
+    assert without_names("what is it") == "what is it"  # nobody named: the question itself
+
+
+def test_predicate_features_compare_sentences_with_the_question_without_names() -> None:
+    unit = _unit("Lee Smith is a senior editor. He studied at Princeton.")
+    sents = sentences_of([Evidence(unit, 0.6, 0.5, 1.0, 1)])
+    question = "Which university did Lee Smith attend?"
+    rows = extract(question, keywords(question), [1.0, 0.0], sents, [[0.9, 0.436], [0.6, 0.8]],
+                   lambda term: 1.0, None, [0.0, 1.0])  # fmt: skip
+    first, second = (dict(zip(FEATURES, row, strict=True)) for row in rows)
+    assert first["dense_sentence"] > second["dense_sentence"]  # the name pulls to the first
+    assert second["dense_predicate"] == pytest.approx(0.8)  # what is asked, to the second
+    assert second["dense_predicate_gap"] == 0.0 and first["dense_predicate_gap"] < 0
+    same = extract(question, keywords(question), [1.0, 0.0], sents, [[0.9, 0.436], [0.6, 0.8]],
+                   lambda term: 1.0)  # fmt: skip
+    at = FEATURES.index("dense_predicate")
+    assert [r[at] for r in same] == [pytest.approx(0.9), pytest.approx(0.6)]  # no vector: q's
