@@ -28,6 +28,7 @@ from rag.index.lock import IngestLock
 from rag.index.store import Filters, IndexStore, Store
 from rag.query.answer import Answerer, ExtractiveAnswerer
 from rag.query.conversation import rewrite
+from rag.query.features import without_names
 from rag.query.retrieval import HybridRetriever, Retrieval
 from rag.results import Answer, Event, final
 
@@ -92,6 +93,7 @@ class RagChain:
                 dense_weight=retrieval.dense_weight,
                 index_check_s=retrieval.index_check_s,
                 snapshot=self.settings.index.data_dir / "keywords" / f"{self.index_name}.json",
+                also=lambda question: [without_names(question)],
             )
         return self._retriever
 

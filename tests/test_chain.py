@@ -160,3 +160,17 @@ def test_unmatched_of_the_best_candidate_is_what_the_fit_learned_from(fake_chain
         assert best.features[at] == pytest.approx(full[(best.unit.unit_id, best.index)], abs=1e-6)
         seen += best.features[at] > 0
     assert seen  # the check above compared a feature that was there, not zeros
+
+
+def test_the_question_without_names_is_embedded_with_the_question(
+    fake_chain: RagChain, fake_embedder: Embedder
+) -> None:
+    """The answerer's ``dense_predicate`` reads the question without its names; the retriever
+    embeds it in the same batch as the question, so the answerer need not embed it again."""
+    question = "Which university did Lee Smith attend?"
+    retrieval = fake_chain.retrieve(question)
+    assert list(retrieval.also) == ["Which university did attend?"]
+    assert retrieval.also["Which university did attend?"] == pytest.approx(
+        fake_embedder.embed(["Which university did attend?"])[0]
+    )
+    assert fake_chain.retrieve("what is it").also == {}  # nobody named: nothing more to embed

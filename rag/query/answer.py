@@ -184,15 +184,16 @@ class ExtractiveAnswerer:
         terms = self._terms(question, retrieval)
         variants = ablations(question, terms) if every else {}
         predicate = without_names(question)
-        extra = [predicate] if predicate != question else []
+        extra = [predicate] if predicate != question and predicate not in retrieval.also else []
         vectors = self._embed_sentences(
             [s.text for s in sentences] + list(variants.values()) + extra
         )
         n = len(sentences)
         ablated = dict(zip(variants, vectors[n : n + len(variants)], strict=True))
+        predicate_vector = vectors[-1] if extra else retrieval.also.get(predicate)
         rows = extract(
             question, retrieval.query_terms, retrieval.query_vector, sentences, vectors[:n],
-            retrieval.idf, ablated if every else None, vectors[-1] if extra else None,
+            retrieval.idf, ablated if every else None, predicate_vector,
         )  # fmt: skip
         return sentences, rows
 

@@ -52,6 +52,8 @@ class Retrieval:
     evidence: list[Evidence]
     idf: Callable[[str], float]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    #: Vectors of other forms of the question, embedded in the same batch as it (``also``).
+    also: dict[str, list[float]] = field(default_factory=dict)
 
 
 def fuse(
@@ -88,10 +90,14 @@ class HybridRetriever:
         dense_weight: float,
         index_check_s: float,
         snapshot: Path | None = None,
+        also: Callable[[str], list[str]] | None = None,
     ) -> None:
         """The numbers are ``Settings``' (``RAG_TOP_K``, ``RAG_CANDIDATES``,
         ``RAG_DENSE_WEIGHT``, ``RAG_INDEX_CHECK_S``); ``RagChain`` passes them. ``snapshot`` is
-        where the keyword corpus is saved between runs (``rag.index.corpus``); none: not saved."""
+        where the keyword corpus is saved between runs (``rag.index.corpus``); none: not saved.
+        ``also`` gives other forms of a question that the answerer will embed anyway (the
+        question without its names): embedded in one batch with the question, a second text
+        costs about a quarter of a second call (3.9 against 2 x 3.2 ms on 2 cores)."""
         self.store = store
         self.embedder = embedder
         self.top_k = top_k
@@ -99,6 +105,7 @@ class HybridRetriever:
         self.dense_weight = dense_weight
         self.index_check_s = index_check_s
         self.snapshot = Snapshot(snapshot) if snapshot is not None else None
+        self.also = also
         self._corpus: KeywordCorpus | None = None
         self._lock = threading.Lock()
         self._refreshing: threading.Thread | None = None
@@ -214,7 +221,14 @@ class HybridRetriever:
         k = k or self.top_k
         corpus = self.corpus()
         t0 = time.perf_counter()
-        vector = self.embedder.embed_query(question)
+        extra = (
+            [t for t in dict.fromkeys(self.also(question)) if t != question] if self.also else []
+        )
+        if extra:
+            vectors = self.embedder.embed([question, *extra])
+            vector, also = vectors[0], dict(zip(extra, vectors[1:], strict=True))
+        else:
+            vector, also = self.embedder.embed_query(question), {}
         t1 = time.perf_counter()
         dense_hits = self.store.nearest(vector, self.candidates, filters)
         terms = keywords(question)
@@ -279,4 +293,4 @@ class HybridRetriever:
             "search": (t2 - t1) * 1000,
             "fuse": (time.perf_counter() - t2) * 1000,
         }
-        return Retrieval(question, vector, terms, evidence, corpus.keywords.idf, timings)
+        return Retrieval(question, vector, terms, evidence, corpus.keywords.idf, timings, also)
