@@ -3,7 +3,7 @@ CitationQueryEngine driven by the same model. Skipped (with the reason) without 
 
 Thresholds are a ratchet, as in test_quality.py: set from what the system achieves on this subset
 (every second test question, 42 in all). On it the generative answerer states fewer facts than
-the extractive one and the verifier drops most of what it writes: the README says so.
+the extractive one and the verifier drops over a third of what it writes: the README says so.
 """
 
 from __future__ import annotations
@@ -19,20 +19,24 @@ THRESHOLDS = {
     # handed evidence for more questions: facts 0.734 -> 0.882, precision 0.734 -> 0.777, false
     # refusals 2 -> 0 of 34, but refusals 0.500 -> 0.375 (as the extractive answerer's, which
     # decides them) and drop share 0.350 -> 0.444. Those two lines were lowered by that trade.
-    "fact_recall": (">=", 0.88),
+    # 2026-12-01: with the near-miss and predicate features (test_quality.py) the extractive
+    # answerer refuses more, and so does this one: refusals 0.375 -> 0.500, precision 0.777 ->
+    # 0.810, drop share 0.444 -> 0.375, but facts 0.882 -> 0.853 and false refusals 0 -> 2 of 34.
+    # The facts and false-refusal lines were lowered by that measured trade; the others raised.
+    "fact_recall": (">=", 0.85),
     # 0.769 -> 0.742 when the scorer gained its count features and bounded threshold
     # (test_quality.py): the evidence handed to the model changed; the verifier dropped less
     # (0.400 -> 0.333) at the same fact recall (0.735). After the refit with the document
     # answers: 0.734, drop share 0.350, one false refusal fewer. Lowered by that measured trade.
-    "citation_precision": (">=", 0.77),
-    "refusal_accuracy": (">=", 0.37),
+    "citation_precision": (">=", 0.81),
+    "refusal_accuracy": (">=", 0.50),
     # The generative answerer refuses exactly when the extractive one does: 2 of the subset's 34
     # answerable questions since the document answers (test_quality.py), 3 before.
-    "false_refusal_rate": ("<=", 0.02),
+    "false_refusal_rate": ("<=", 0.06),
     # Since why/how evidence lists the analysts' quoted words first (rag/query/answer.py), the model
     # states more facts (0.706 -> 0.735) and cites better (0.758 -> 0.769) but writes more that
     # the verifier drops (0.333 -> 0.400): this line was lowered by that measured trade.
-    "verifier_drop_share": ("<=", 0.45),
+    "verifier_drop_share": ("<=", 0.38),
 }
 
 
