@@ -7,8 +7,9 @@ the composition of the answer, means a new signal is one function and one name, 
 its weight: nothing in this file is a tuned constant.
 
 Every feature is cheap and computed from the retrieval already done (the question's vector, the
-units' dense and BM25 scores, BM25's idf), plus one embedding per candidate sentence and one per
-content term of the question (the question with that term left out, ``ablations``).
+units' dense and BM25 scores, BM25's idf), plus one embedding per candidate sentence, the question
+without its names (embedded with the question) and, for ``unmatched``, the question without each
+term the best candidate's unit lacks (``ablations``).
 """
 
 from __future__ import annotations
@@ -320,8 +321,9 @@ def extract(
         ]
         near = own_terms[i].union(*(own_terms[j] for j in around))
         in_unit = unit_terms[c.unit.unit_id]
-        missing = [w for t, w in weights.items() if not same_family(t, in_unit)]
-        absent = [v for t, v in (ablated or {}).items() if not same_family(t, in_unit)]
+        lacked = [t for t in terms if not same_family(t, in_unit)]
+        missing = [weights[t] for t in lacked]
+        absent = [ablated[t] for t in lacked if ablated and t in ablated]
         neighbours = " ".join(candidates[j].text for j in around)
         # What the reader is shown: a quoted headline comes with its outlet and date.
         shown = f"{c.text} ({c.unit.attribution})" if c.unit.attribution else c.text
