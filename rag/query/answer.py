@@ -33,6 +33,7 @@ from rag.query.features import (
     is_explanatory,
     is_list_question,
     question_row,
+    question_terms,
     same_family,
     sentences_of,
     unmatched,
@@ -181,7 +182,7 @@ class ExtractiveAnswerer:
         sentences = sentences_of(retrieval.evidence)
         if not sentences:
             return [], []
-        terms = self._terms(question, retrieval)
+        terms = question_terms(question, retrieval.query_terms)
         variants = ablations(question, terms) if every else {}
         predicate = without_names(question)
         extra = [predicate] if predicate != question and predicate not in retrieval.also else []
@@ -205,20 +206,14 @@ class ExtractiveAnswerer:
         ranked = self.rank(sentences, rows, self.scorer.sentence_probabilities(rows))
         if ranked:
             best = ranked[0]
-            variants = ablations(
-                question, absent_terms(self._terms(question, retrieval), best.unit)
-            )
+            terms = question_terms(question, retrieval.query_terms)
+            variants = ablations(question, absent_terms(terms, best.unit))
             if variants:
                 vectors = self._embed_sentences([best.text, *variants.values()])
                 features = list(best.features)
                 features[_UNMATCHED] = unmatched(vectors[0], retrieval.query_vector, vectors[1:])
                 ranked[0] = replace(best, features=tuple(features))
         return ranked
-
-    @staticmethod
-    def _terms(question: str, retrieval: Retrieval) -> list[str]:
-        """The question's terms as ``features.extract`` reads them."""
-        return sorted(set(retrieval.query_terms) or set(keywords(question)))
 
     @staticmethod
     def rank(sentences: list[Sentence], rows: list[list[float]], probs: list[float]

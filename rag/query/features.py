@@ -284,7 +284,7 @@ def extract(
     names nobody)."""
     import numpy as np
 
-    terms = sorted(set(query_terms) or set(keywords(question)))
+    terms = question_terms(question, query_terms)
     weights = {t: idf(t) for t in terms}
     total = sum(weights.values()) or 1.0
     asked = answer_types(question)
@@ -438,6 +438,11 @@ def question_row(rows: Sequence[Sequence[float]], probs: Sequence[float]) -> lis
     ]
 
 
+def question_terms(question: str, query_terms: Sequence[str]) -> list[str]:
+    """The terms the features weigh: retrieval's query terms, or the question's keywords."""
+    return sorted(set(query_terms) or set(keywords(question)))
+
+
 def absent_terms(terms: Sequence[str], unit: Unit) -> list[str]:
     """The terms no word of the unit (with its outlet and date) belongs to."""
     found = set(unit_keywords(unit, unit.text))
@@ -509,6 +514,7 @@ __all__ = [
     "Sentence",
     "ablations",
     "absent_terms",
+    "question_terms",
     "unmatched",
     "answer_types",
     "counted",
