@@ -230,10 +230,32 @@ _DOCUMENT_QUESTION = re.compile(
 )
 
 
+#: The author as the one speaking in the text ("What does the author compare a controller to?",
+#: "according to the writer"): the question asks what the document says, so the word "author"
+#: does not make it a question about the document. Verbs of saying, arguing and explaining, the
+#: same kind ``features`` reads as attribution.
+_AUTHOR_SPEAKS = re.compile(
+    r"\b(?:author|writer)s?\s+(?:\w+ly\s+)?(?:say|said|argue|compare|use|explain|describe|call|"
+    r"suggest|recommend|claim|believe|think|thought|mean|meant|propose|warn|note|mention|cite|"
+    r"conclude|predict|expect|fear|worry|worrie|hope|want|contrast|liken|illustrate|give|gave|"
+    r"offer|list|identify|identifie|quote|ask|consider|see|saw|find|found|blame|credit|"
+    r"critici[sz]e|praise|reject|dismiss|doubt|question|emphasi[sz]e|highlight|point|tell|told|"
+    r"write about|wrote about|make|made)(?:s|es|d|ed|ing)?\b"
+    r"|\baccording to the (?:author|writer)s?\b",
+    re.IGNORECASE,
+)
+
+
 def asks_about_document(question: str) -> bool:
     """The question is about a document (who wrote it, where or when it ran, its title), not
-    about what the document says."""
-    return bool(_DOCUMENT_QUESTION.search(question))
+    about what the document says.
+
+    >>> asks_about_document("Who wrote the piece about AI agents?")
+    True
+    >>> asks_about_document("What does the author compare a controller to?")
+    False
+    """
+    return bool(_DOCUMENT_QUESTION.search(_AUTHOR_SPEAKS.sub(" ", question)))
 
 
 _AUTHORSHIP = re.compile(
@@ -245,5 +267,11 @@ _AUTHORSHIP = re.compile(
 
 def asks_about_authorship(question: str) -> bool:
     """The question asks who wrote a document or where it first ran: what its byline or credit
-    line says."""
-    return bool(_AUTHORSHIP.search(question))
+    line says ("Where does the author teach?"), not what the author says in it.
+
+    >>> asks_about_authorship("Where does the author of the side-channel article teach?")
+    True
+    >>> asks_about_authorship("What everyday object does the author use to explain it?")
+    False
+    """
+    return bool(_AUTHORSHIP.search(_AUTHOR_SPEAKS.sub(" ", question)))

@@ -1,4 +1,13 @@
-from rag.text import keywords, normalize, numbers, split_sentences
+import pytest
+
+from rag.text import (
+    asks_about_authorship,
+    asks_about_document,
+    keywords,
+    normalize,
+    numbers,
+    split_sentences,
+)
 
 
 def test_normalize_folds_quotes_dashes_and_nbsp() -> None:
@@ -62,3 +71,22 @@ def test_normalize_is_idempotent_and_keywords_never_fail(text: str) -> None:
     once = normalize(text)
     assert normalize(once) == once
     assert all(k and " " not in k for k in keywords(text))
+
+
+@pytest.mark.parametrize(
+    ("question", "document", "authorship"),
+    [
+        ("Who wrote the article about the water system hacks?", True, True),
+        ("Where does the author of the side-channel article teach?", True, True),
+        ("Which outlet ran the headline about the protests?", True, False),
+        ("What household device does the author compare a controller to?", False, False),
+        ("What does the writer argue about sanctions?", False, False),
+        ("According to the author, why did talks fail?", False, False),
+        ("What did Putin say about Iran?", False, False),
+    ],
+)
+def test_the_author_speaking_is_not_a_question_about_the_document(
+    question: str, document: bool, authorship: bool
+) -> None:
+    assert asks_about_document(question) is document
+    assert asks_about_authorship(question) is authorship

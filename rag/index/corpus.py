@@ -82,8 +82,15 @@ class KeywordCorpus:
                 self.passage_ids.setdefault(uid, []).append(passage_id)
         self.unit_ids = list(index_of)
         self.keywords = KeywordIndex(terms, list(self.units.values()), unit_of, matrix)
+        self._preceding = _preceding_paragraphs(docs.values())
         #: Differs from the snapshot it was loaded with: whoever holds it should save it.
         self.unsaved = False
+
+    def preceding(self, unit_id: str) -> Unit | None:
+        """The paragraph just before a paragraph in its document (``None`` for the first, for
+        headlines and titles): what a paragraph that says "he" or "the agency" leans on."""
+        before = self._preceding.get(unit_id)
+        return self.units.get(before) if before else None
 
     @classmethod
     def load(
@@ -128,6 +135,18 @@ class KeywordCorpus:
         corpus = cls(version, docs)
         corpus.unsaved = snapshot is not None and bool(stale or len(known) != len(kept))
         return corpus
+
+
+def _preceding_paragraphs(docs: Any) -> dict[str, str]:
+    out = {}
+    for doc in docs:
+        paragraphs = sorted(
+            (u for u in doc.units.values() if u.kind == "paragraph" and not u.boilerplate),
+            key=lambda u: u.position,
+        )
+        for before, unit in zip(paragraphs, paragraphs[1:], strict=False):
+            out[unit.unit_id] = before.unit_id
+    return out
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ class Evidence:
     dense: float
     lexical: float
     rank: int
+    #: The paragraph before it in its document, whose names and terms it may lean on.
+    preceding: Unit | None = None
 
 
 @dataclass
@@ -285,6 +287,7 @@ class HybridRetriever:
                 dense=dense_best.get(uid, 0.0),
                 lexical=lexical_best.get(uid, 0.0) / top_lexical,
                 rank=i + 1,
+                preceding=corpus.preceding(uid),
             )
             for i, uid in enumerate(ordered)
         ]

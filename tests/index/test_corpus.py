@@ -291,3 +291,20 @@ def test_a_damaged_matrix_is_rebuilt(
         assert asked(chain_on(store, data, corpus, fake_embedder), QUESTION) == expected
     assert counter.builds == 1
     assert "ignoring the saved BM25 matrix" in caplog.text
+
+
+def test_preceding_is_the_paragraph_before_in_the_same_document(
+    indexed: tuple[CountingStore, Path, Path], fake_embedder: Embedder
+) -> None:
+    store, data, corpus = indexed
+    held = loaded(chain_on(store, data, corpus, fake_embedder))
+    for doc in held.docs.values():
+        paragraphs = sorted(
+            (u for u in doc.units.values() if u.kind == "paragraph" and not u.boilerplate),
+            key=lambda u: u.position,
+        )
+        assert held.preceding(paragraphs[0].unit_id) is None
+        for before, unit in zip(paragraphs, paragraphs[1:], strict=False):
+            assert held.preceding(unit.unit_id) == before
+    headlines = [u for u in held.units.values() if u.kind != "paragraph"]
+    assert headlines and all(held.preceding(u.unit_id) is None for u in headlines)

@@ -160,6 +160,20 @@ def test_names_missing_and_missing_rare() -> None:
     assert named["missing_rare"] == 5.0 / 6.0 and named["coverage_unit"] == 0.0
 
 
+def test_a_name_in_the_paragraph_before_is_not_missing() -> None:
+    before = _unit("NIST's Jane Doe wrote the draft.", uid="u0")
+    unit = _unit("Its initial effort covers agents inside organizations.")
+    question = "Which agents does NIST's effort leave out?"
+
+    def names_missing(preceding: Unit | None) -> float:
+        sents = sentences_of([Evidence(unit, 0.6, 0.5, 1.0, 1, preceding)])
+        rows = extract(question, keywords(question), [1.0], sents, [[0.5]], lambda t: 1.0, {})
+        return dict(zip(FEATURES, rows[0], strict=True))["names_missing"]
+
+    assert names_missing(None) == 1.0
+    assert names_missing(before) == 0.0
+
+
 def test_ablations_leave_out_each_term_once() -> None:
     question = "Which university did Lee Smith attend?"
     got = ablations(question, keywords(question))
