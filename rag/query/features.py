@@ -150,17 +150,34 @@ def counts(text: str, things: set[str]) -> bool:
 
     Why: a count question answered by a sentence with a number of something else ("the two
     countries", "in 2025") is the near miss the issue names; a number beside the counted thing
-    is what an answer looks like, whatever the wording."""
+    is what an answer looks like, whatever the wording. A year or a day of a month is a date,
+    not a count ("started on November 20"): skipping them was chosen on dev (held-out objective
+    1.6982 -> 1.6993, answerable-or-not AUC 0.8872 -> 0.8893)."""
     if not things:
         return False
     tokens = _TOKEN.findall(text.lower())
     for i, token in enumerate(tokens):
-        if _NUMBER.match(token):
+        if _NUMBER.match(token) and not _is_date(tokens, i):
             window = tokens[max(0, i - COUNT_WINDOW) : i] + tokens[i + 1 : i + 1 + COUNT_WINDOW]
             found = set(keywords(" ".join(window)))
             if any(same_family(t, found) for t in things):
                 return True
     return False
+
+
+_MONTHS = frozenset(
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec".split()
+)
+_YEAR = re.compile(r"(1[5-9]|20)\d\d[.,]?$")
+
+
+def _is_date(tokens: Sequence[str], i: int) -> bool:
+    """The number at ``i`` is a year or a day of a month ("in 2014", "on November 20"): a
+    date, not a count of anything."""
+    if _YEAR.match(tokens[i]):
+        return True
+    return any(0 <= j < len(tokens) and tokens[j].strip(".,") in _MONTHS for j in (i - 1, i + 1))
 
 
 _WORD = re.compile(r"[A-Za-z][\w'.-]*")

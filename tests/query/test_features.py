@@ -59,6 +59,9 @@ def test_counted_reads_what_a_count_question_counts() -> None:
         ),
         ("How many executions took place?", "The report was published in 2025 by a group.", False),
         ("How many soldiers are there?", "Soldiers arrived in Syria.", False),
+        ("How much did the campaign cost?", "The campaign started on November 20.", False),
+        ("How many deaths were there?", "In 2014 deaths rose sharply.", False),
+        ("How many deaths were there?", "In 2014, 16,000 deaths were recorded.", True),
     ],
 )
 def test_counts_wants_a_number_beside_the_counted_thing(
