@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from rag.llamaindex import CitedQueryEngine, CitedRetriever
 
 MAX_QUESTION_CHARS = 2000
+#: HNSW neighbours explored per dense candidate wanted (``IndexStore(search_ef=...)``): 8 x 50 =
+#: 400 returned the exact nearest candidates for every dev and seed question on four index builds.
+SEARCH_EF_PER_CANDIDATE = 8
 
 
 class RagChain:
@@ -78,6 +81,7 @@ class RagChain:
                 data_dir=index.data_dir,
                 chroma_host=index.chroma_host,
                 chroma_port=index.chroma_port,
+                search_ef=SEARCH_EF_PER_CANDIDATE * self.settings.retrieval.candidates,
             )
         return self._store
 

@@ -279,3 +279,28 @@ def test_titles_filter_too(fake_chain: RagChain) -> None:
     assert hits
     units = {p.unit.unit_id: p.unit for p in store.passages([pid for pid, _ in hits])}
     assert {u.title for u in units.values()} == {title}
+
+
+def test_the_dense_search_explores_search_ef_neighbours_old_collections_included(
+    tmp_path: Path,
+) -> None:
+    """A collection made before ``search_ef`` existed (Chroma's default, 100) is raised to it on
+    open, so an upgraded install searches as exactly as a new one."""
+    import chromadb
+
+    from rag.index.store import IndexStore
+
+    client = chromadb.PersistentClient(
+        path=str(tmp_path / "chroma"), settings=chromadb.Settings(anonymized_telemetry=False)
+    )
+    client.get_or_create_collection(
+        "citerag_old", metadata={"hnsw:space": "cosine"}, embedding_function=None
+    )
+    for name in ("citerag_old", "citerag_new"):
+        store = IndexStore(name, data_dir=tmp_path, search_ef=320)
+        store.warm_up()
+        again = chromadb.PersistentClient(
+            path=str(tmp_path / "chroma"), settings=chromadb.Settings(anonymized_telemetry=False)
+        )
+        hnsw = again.get_collection(name).configuration_json["hnsw"]
+        assert hnsw["ef_search"] == 320 and hnsw["space"] == "cosine"
