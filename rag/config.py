@@ -119,6 +119,11 @@ class RetrievalSettings(_Section):
         description="How often a serving process looks for changes another process made to the "
         "index, in seconds (0: before every question).",
     )
+    # Checked on dev (294 answerable dev questions with a gold unit, 2026-12-01): the gold unit is
+    # in the top 8 for 0.976 of them and in the top 12 for 0.983; dense_weight 0.3/0.4/0.5/0.6/
+    # 0.7/0.8 gave hit@5 0.959/0.963/0.969/0.966/0.966/0.963 and MRR 0.858/0.875/0.881/0.881/
+    # 0.889/0.892. Both defaults kept: 0.5 has the best hit@5 (what the answerer reads) and is
+    # within 0.011 of the best MRR; the test part and the second corpus were not looked at.
     top_k: int = Field(8, ge=1, le=50, description="Units handed to the answerer.")
     candidates: int = Field(50, ge=5, le=500, description="Candidates per retriever before fusion.")
     dense_weight: float = Field(
