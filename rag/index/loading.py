@@ -376,6 +376,18 @@ def load_document(path: Path) -> Document:
     elif title_line and not title:
         title, parsed_outlet = _split_outlet(title_line)
         outlet = outlet or parsed_outlet
+    elif (
+        title
+        and title_line
+        and normalize(title)
+        not in {
+            normalize(title_line),
+            normalize(_split_outlet(title_line)[0]),
+        }
+    ):
+        # The sidecar names the title and the first line is something else that merely looks
+        # like one (a saved page's "Skip to content"): it stays a paragraph.
+        title_line = None
     return Document(
         source=name,
         text=text,

@@ -24,6 +24,18 @@ def test_sidecar_metadata_gives_a_title_to_a_file_without_one() -> None:
     assert doc.outlet and "Washington Post" in doc.outlet
 
 
+def test_a_first_line_that_is_not_the_sidecars_title_stays_a_paragraph(tmp_path: Path) -> None:
+    """A saved page's first line ("Skip to content") looks like a title; the sidecar says what
+    the title is, so that line is not cited as one. The same title on the first line is."""
+    (tmp_path / "page.txt").write_text("Skip to content\n\nThe council met.\n", encoding="utf-8")
+    (tmp_path / "page.meta.toml").write_text('title = "Council meets"\n', encoding="utf-8")
+    (tmp_path / "same.txt").write_text("Council meets\n\nThe council met.\n", encoding="utf-8")
+    (tmp_path / "same.meta.toml").write_text('title = "Council meets"\n', encoding="utf-8")
+    page, same = load_document(tmp_path / "page.txt"), load_document(tmp_path / "same.txt")
+    assert page.title == "Council meets" and not page.title_in_text
+    assert same.title == "Council meets" and same.title_in_text
+
+
 def test_fallback_title_is_readable_text_not_the_file_name(tmp_path: Path) -> None:
     path = tmp_path / "a1b2c3.txt"
     path.write_text(
