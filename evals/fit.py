@@ -23,8 +23,8 @@ nothing else.
 5. The final weights of both stages are fitted on all dev questions with the chosen ``C``s.
 
 The dev questions are the seeds' dev part and every question of ``evals/devcorpus`` (twelve other
-Wikinews articles, written for fitting). Test questions (``evals.harness.split_of``) and the
-second corpus (``evals/corpus2``) are never read here.
+Wikinews articles and two from The Conversation, written for fitting). Test questions
+(``evals.harness.split_of``) and the second corpus (``evals/corpus2``) are never read here.
 """
 
 from __future__ import annotations
@@ -53,9 +53,9 @@ from rag.text import normalize
 ROOT = Path(__file__).resolve().parent.parent
 EVALS = Path(__file__).resolve().parent
 # Where the scorer learns: the dev part of the seeds' questions, plus a development corpus of
-# twelve other Wikinews articles whose questions are all dev (evals/devcorpus/README.md). A scorer
-# fitted on one pair of articles learned their statistics (one outlet, one topic); the second corpus
-# (evals/corpus2) and the seeds' test part stay unread.
+# fourteen other articles (Wikinews, The Conversation) whose questions are all dev
+# (evals/devcorpus/README.md). A scorer fitted on one pair of articles learned their statistics
+# (one outlet, one topic); the second corpus (evals/corpus2) and the seeds' test part stay unread.
 DEV_CORPUS = EVALS / "devcorpus"
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 RATIO_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)

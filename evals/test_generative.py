@@ -23,20 +23,24 @@ THRESHOLDS = {
     # answerer refuses more, and so does this one: refusals 0.375 -> 0.500, precision 0.777 ->
     # 0.810, drop share 0.444 -> 0.375, but facts 0.882 -> 0.853 and false refusals 0 -> 2 of 34.
     # The facts and false-refusal lines were lowered by that measured trade; the others raised.
-    "fact_recall": (">=", 0.85),
+    # Later on 2026-12-01, with two articles from The Conversation in dev (test_quality.py) the
+    # refit picked a lower selection ratio (0.5 -> 0.3), so the model is handed more sentences:
+    # facts 0.853 -> 0.882, false refusals 2 -> 1 of 34, refusals equal, but precision 0.810 ->
+    # 0.785 and drop share 0.375 -> 0.412. Those two lines were lowered by that measured trade.
+    "fact_recall": (">=", 0.88),
     # 0.769 -> 0.742 when the scorer gained its count features and bounded threshold
     # (test_quality.py): the evidence handed to the model changed; the verifier dropped less
     # (0.400 -> 0.333) at the same fact recall (0.735). After the refit with the document
     # answers: 0.734, drop share 0.350, one false refusal fewer. Lowered by that measured trade.
-    "citation_precision": (">=", 0.80),  # 0.8099: rounded down, not to the printed 0.810
+    "citation_precision": (">=", 0.78),  # 0.7854, rounded down
     "refusal_accuracy": (">=", 0.50),
     # The generative answerer refuses exactly when the extractive one does: 2 of the subset's 34
     # answerable questions since the document answers (test_quality.py), 3 before.
-    "false_refusal_rate": ("<=", 0.06),
+    "false_refusal_rate": ("<=", 0.03),
     # Since why/how evidence lists the analysts' quoted words first (rag/query/answer.py), the model
     # states more facts (0.706 -> 0.735) and cites better (0.758 -> 0.769) but writes more that
     # the verifier drops (0.333 -> 0.400): this line was lowered by that measured trade.
-    "verifier_drop_share": ("<=", 0.38),
+    "verifier_drop_share": ("<=", 0.42),
 }
 
 

@@ -57,12 +57,20 @@ from .conftest import CORPUS2, SEEDS
 # 0.8822 -> 0.8861, facts 0.830 -> 0.837, precision 0.848 -> 0.853, refusals 0.546 -> 0.558.
 # Here precision 0.869 -> 0.885 but facts 0.941 -> 0.926 and false refusals 1 -> 2 of 68
 # (misses 11 -> 12); the second corpus gained (misses 40 -> 38). Two lines lowered.
+# Later on 2026-12-01: a name in the paragraph before counts as named, dates are not counts
+# (chosen on dev; nothing moved here). Then two articles from another outlet joined the dev
+# corpus (The Conversation: a saved page and an HTML page, first-person expert essays with author
+# boxes, 56 questions, 16 unanswerable: the kind of document dev had none of), the method
+# unchanged; the refit chose ratios 0.3/0.4 (were 0.5/0.3). Here facts 0.926 -> 0.941, false
+# refusals 2 -> 1 of 68, refusals equal, but precision 0.885 -> 0.879; on the second corpus
+# facts 0.795 -> 0.803, false refusals 8 -> 7 of 117, precision 0.820 -> 0.814. The precision
+# line was lowered by this measured trade, the facts and false-refusal lines raised.
 THRESHOLDS = {
-    "fact_recall": (">=", 0.92),
-    "citation_precision": (">=", 0.88),
+    "fact_recall": (">=", 0.94),
+    "citation_precision": (">=", 0.87),
     "citation_recall": (">=", 0.96),
     "refusal_accuracy": (">=", 0.56),
-    "false_refusal_rate": ("<=", 0.03),
+    "false_refusal_rate": ("<=", 0.02),
     "hit@5": (">=", 0.94),
     "hit@1": (">=", 0.86),
     "mrr": (">=", 0.89),
@@ -160,8 +168,10 @@ CORPUS2_THRESHOLDS = {
     # (both chosen on dev, see features.py): facts 0.786 -> 0.795, precision 0.812 -> 0.820,
     # refusals unchanged; false refusals 7 -> 8 of 117: "How many floors did the building have?",
     # answered before with a sentence that does not say (a miss either way), is now refused. The
-    # false-refusal line lowered to 0.07 for it.
-    "fact_recall": (">=", 0.78),
+    # false-refusal line lowered to 0.07 for it. With the two Conversation articles in dev (see
+    # THRESHOLDS): facts 0.795 -> 0.803, citation recall 0.882 -> 0.891, false refusals 8 -> 7 of
+    # 117, refusals equal, precision 0.820 -> 0.814; the facts and false-refusal lines raised.
+    "fact_recall": (">=", 0.80),
     "citation_precision": (">=", 0.81),
     "citation_recall": (">=", 0.88),
     # 0.24 -> 0.16 (6 -> 4 of 25) when the stemmer moved from NLTK's Porter to Snowball's
@@ -171,7 +181,7 @@ CORPUS2_THRESHOLDS = {
     # 0.36 with the doubled dev corpus (see THRESHOLDS); 0.40 with "best_unmatched", 0.44 with
     # the measure questions, 0.52 with "dense_predicate".
     "refusal_accuracy": (">=", 0.52),
-    "false_refusal_rate": ("<=", 0.07),
+    "false_refusal_rate": ("<=", 0.06),
     "hit@5": (">=", 0.90),
     "hit@1": (">=", 0.75),
     "mrr": (">=", 0.82),
