@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 MAX_QUESTION_CHARS = 2000
 #: HNSW neighbours explored per dense candidate wanted (``IndexStore(search_ef=...)``): 8 x 50 =
-#: 400 returned the exact nearest candidates for every dev and seed question on four index builds.
+#: 400 returned the exact nearest candidates for every dev and seed question (``IndexStore``).
 SEARCH_EF_PER_CANDIDATE = 8
 
 

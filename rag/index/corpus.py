@@ -23,6 +23,7 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -137,7 +138,7 @@ class KeywordCorpus:
         return corpus
 
 
-def _preceding_paragraphs(docs: Any) -> dict[str, str]:
+def _preceding_paragraphs(docs: Iterable[DocTerms]) -> dict[str, str]:
     out = {}
     for doc in docs:
         paragraphs = sorted(
