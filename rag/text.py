@@ -16,6 +16,12 @@ from functools import lru_cache
 
 import snowballstemmer
 
+#: English month names, the one list that headline dates, BM25 terms and answer features read.
+MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
 _TRANSLATE = str.maketrans(
     {
         "\u2018": "'",

@@ -22,7 +22,7 @@ from functools import cached_property
 from typing import Literal
 
 from rag.index.loading import Document
-from rag.text import normalize, split_sentences
+from rag.text import MONTHS, normalize, split_sentences
 
 UnitKind = Literal["paragraph", "headline", "title"]
 
@@ -127,7 +127,7 @@ def unit_of_passage(passage_id: str) -> str:
 
 # --- headlines -------------------------------------------------------------------------------
 
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_MONTHS = "|".join(MONTHS)
 _DATE = re.compile(rf"({_MONTHS})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})", re.IGNORECASE)
 _HEADLINE = re.compile(
     rf"^\s*[-*\u2022]\s+(?P<body>.+?)\s+-\s+(?P<date>(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?,?"
@@ -148,7 +148,7 @@ def parse_date(text: str) -> str | None:
     match = _DATE.search(text)
     if not match:
         return None
-    month = _MONTHS.lower().split("|").index(match.group(1).lower()) + 1
+    month = [m.lower() for m in MONTHS].index(match.group(1).lower()) + 1
     try:
         return dt.date(int(match.group(3)), month, int(match.group(2))).isoformat()
     except ValueError:

@@ -23,8 +23,8 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,19 @@ class DocTerms:
             content_hash, units, [(p.passage_id, p.unit.unit_id, p.keywords) for p in passages]
         )
 
+    @cached_property
+    def preceding(self) -> dict[str, str]:
+        """Each paragraph's id -> the id of the paragraph before it. Kept with the document, so a
+        new version of the index works it out only for the documents it re-read."""
+        paragraphs = sorted(
+            (u for u in self.units.values() if u.kind == "paragraph" and not u.boilerplate),
+            key=lambda u: u.position,
+        )
+        return {
+            unit.unit_id: before.unit_id
+            for before, unit in zip(paragraphs, paragraphs[1:], strict=False)
+        }
+
 
 class KeywordCorpus:
     """The units held in memory for BM25 and unit look-ups, for one version of the index.
@@ -83,14 +96,15 @@ class KeywordCorpus:
                 self.passage_ids.setdefault(uid, []).append(passage_id)
         self.unit_ids = list(index_of)
         self.keywords = KeywordIndex(terms, list(self.units.values()), unit_of, matrix)
-        self._preceding = _preceding_paragraphs(docs.values())
         #: Differs from the snapshot it was loaded with: whoever holds it should save it.
         self.unsaved = False
 
     def preceding(self, unit_id: str) -> Unit | None:
         """The paragraph just before a paragraph in its document (``None`` for the first, for
         headlines and titles): what a paragraph that says "he" or "the agency" leans on."""
-        before = self._preceding.get(unit_id)
+        unit = self.units.get(unit_id)
+        doc = self.docs.get(unit.doc_id) if unit else None
+        before = doc.preceding.get(unit_id) if doc else None
         return self.units.get(before) if before else None
 
     @classmethod
@@ -136,18 +150,6 @@ class KeywordCorpus:
         corpus = cls(version, docs)
         corpus.unsaved = snapshot is not None and bool(stale or len(known) != len(kept))
         return corpus
-
-
-def _preceding_paragraphs(docs: Iterable[DocTerms]) -> dict[str, str]:
-    out = {}
-    for doc in docs:
-        paragraphs = sorted(
-            (u for u in doc.units.values() if u.kind == "paragraph" and not u.boilerplate),
-            key=lambda u: u.position,
-        )
-        for before, unit in zip(paragraphs, paragraphs[1:], strict=False):
-            out[unit.unit_id] = before.unit_id
-    return out
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from rag.index.chunking import Unit
-from rag.text import keywords, normalize
+from rag.text import MONTHS, keywords, normalize
 
 
 def unit_keywords(unit: Unit, text: str) -> list[str]:
@@ -31,26 +31,10 @@ def unit_keywords(unit: Unit, text: str) -> list[str]:
         extra.append(unit.outlet)
     if unit.kind == "headline" and unit.date:
         year, month, day = unit.date.split("-")
-        extra.append(f"{_MONTHS[int(month) - 1]} {int(day)} {year}")
+        extra.append(f"{MONTHS[int(month) - 1]} {int(day)} {year}")
     if unit.kind == "title":
         extra.append("title headline")
     return keywords(" ".join([text, *extra]))
-
-
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 
 
 # Stored with every passage at ingest (rag.index.store); change it whenever ``unit_keywords`` or the

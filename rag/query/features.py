@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from rag.index.chunking import BYLINE, Unit
 from rag.index.keyword import unit_keywords
 from rag.query.retrieval import Evidence
-from rag.text import STOPWORDS, asks_about_document, keywords, split_sentences
+from rag.text import MONTHS, STOPWORDS, asks_about_document, keywords, split_sentences
 
 Idf = Callable[[str], float]
 
@@ -33,8 +33,8 @@ _NUMBER_WORDS = re.compile(
     r"fifty|hundreds?|thousands?|millions?|billions?|dozens?|several|half|percent)\b"
 )
 _TIME_WORDS = re.compile(
-    r"\b(?:january|february|march|april|may|june|july|august|september|october|november|"
-    r"december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|week|month|year|years|"
+    rf"\b(?:{'|'.join(MONTHS).lower()}|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|week|month|year|years|"
     r"summer|winter|spring|autumn|today|yesterday|ago|decades?|century|era|\d{4})\b"
 )
 _DANGLING = re.compile(
@@ -167,8 +167,7 @@ def counts(text: str, things: set[str]) -> bool:
     return False
 
 
-_MONTHS = frozenset(
-    "january february march april may june july august september october november december "
+_MONTHS = frozenset(m.lower() for m in MONTHS) | frozenset(
     "jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
 _YEAR = re.compile(r"(1[5-9]|20)\d\d[.,]?$")
