@@ -257,20 +257,20 @@ class IndexStore:
         data_dir: Path,
         chroma_host: str | None = None,
         chroma_port: int = 8000,
-        search_ef: int = 400,
+        search_ef: int = 100,
     ) -> None:
         """``name`` is the collection's (``RagChain`` joins ``RAG_COLLECTION_PREFIX`` and the
         index fingerprint); the embedded index lives in ``data_dir/chroma`` unless
         ``chroma_host`` names a ``chroma run`` server (``RAG_DATA_DIR``, ``RAG_CHROMA_HOST``,
         ``RAG_CHROMA_PORT``).
 
-        ``search_ef``: how many neighbours the HNSW search explores (Chroma's ``ef_search``, 100
-        unless set). At 100 the 50 candidates of one dev question in 202 differed from the exact
-        nearest 50, and which one depended on how that build's graph came out, so the same
-        corpus indexed twice answered differently; at 400 (``RagChain`` passes eight times the
-        candidates) all 482 dev and seed questions got the exact nearest 50, and four builds of
-        the dev corpus the same 50. Set on new collections and raised on existing ones (it may
-        change after creation)."""
+        ``search_ef``: how many neighbours the HNSW search explores (Chroma's ``ef_search``; 100,
+        the default here, is Chroma's own). At 100 the 50 candidates of one dev question in 202
+        differed from the exact nearest 50, and which one depended on how that build's graph came
+        out, so the same corpus indexed twice answered differently; at 400 (``RagChain`` passes
+        eight times the candidates) all 482 dev and seed questions got the exact nearest 50, and
+        four builds of the dev corpus the same 50. Set on new collections and raised on existing
+        ones (it may change after creation)."""
         self.name = name
         self.search_ef = search_ef
         self.data_dir = data_dir
