@@ -31,7 +31,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from rag.errors import ConfigError
 
-SCHEMA_VERSION = 2
+#: What ingest stores; part of the index fingerprint, so a change means a new collection, built
+#: from the files again. 3: a document's author metadata is a "By AUTHOR" unit (rag.index.loading).
+SCHEMA_VERSION = 3
 
 
 class _Section(BaseModel):

@@ -229,9 +229,19 @@ def numbers(text: str) -> set[str]:
     return {m.group(0).rstrip(".,").replace(",", "") for m in _NUMBER.finditer(normalize(text))}
 
 
+#: Where a document first ran ("which outlet originally published ...", "where did it first
+#: appear?"): what a republication credit answers.
+_FIRST_RAN = re.compile(
+    r"\b(?:originally|first) (?:publish|ran|run|appear)\w*|\brepublished\b", re.IGNORECASE
+)
+_WHERE_IT_RAN = re.compile(
+    _FIRST_RAN.pattern + r"|\b(?:which|what) (?:outlet|publication|newspaper|site|magazine)\b",
+    re.IGNORECASE,
+)
+
 _DOCUMENT_QUESTION = re.compile(
     r"\b(who wrote|written by|author|by whom|which outlet|what outlet|which publication|"
-    r"published|publication|ran the headline|headline|newsletter|title of)\b",
+    r"published|publication|ran the headline|headline|newsletter|title of)\b|" + _FIRST_RAN.pattern,
     re.IGNORECASE,
 )
 
@@ -265,8 +275,7 @@ def asks_about_document(question: str) -> bool:
 
 
 _AUTHORSHIP = re.compile(
-    r"\b(who wrote|written by|authors?|by whom|writers?|originally (published|ran|appeared)|"
-    r"first (published|appeared)|republished)\b",
+    r"\b(who wrote|written by|authors?|by whom|writers?)\b|" + _FIRST_RAN.pattern,
     re.IGNORECASE,
 )
 
@@ -281,3 +290,33 @@ def asks_about_authorship(question: str) -> bool:
     False
     """
     return bool(_AUTHORSHIP.search(_AUTHOR_SPEAKS.sub(" ", question)))
+
+
+def asks_where_it_ran(question: str) -> bool:
+    """The question asks where a document first ran, not who wrote it.
+
+    >>> asks_where_it_ran("Where did the piece on the earthquake first appear?")
+    True
+    >>> asks_where_it_ran("Who wrote the piece on the earthquake?")
+    False
+    """
+    return bool(_WHERE_IT_RAN.search(question))
+
+
+#: A byline or author's note: "By Jane Doe", "Lee Smith is a senior editor at The Weekly Standard".
+BYLINE = re.compile(
+    r"^([Bb]y\s+[A-Z]|[A-Z][\w.'-]+(\s+[A-Z][\w.'-]+){1,3},?\s+(is|was)\s+(a|an|the)\s+[\w\s-]{0,40}"
+    r"(?i:editor|writer|reporter|correspondent|columnist|contributor|analyst|fellow|journalist|"
+    r"professor|lecturer|researcher|scientist|scholar|author))",
+)
+#: Where a document first ran: "This article is republished from The Conversation".
+CREDIT = re.compile(
+    r"\b(republished from|originally (published|appeared) (in|on|by)|first (published|appeared) "
+    r"(in|on))\b",
+    re.IGNORECASE,
+)
+
+
+def credits_document(sentence: str) -> bool:
+    """A byline, an author's note or a republication credit."""
+    return bool(BYLINE.match(sentence) or CREDIT.search(sentence))

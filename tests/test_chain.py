@@ -106,6 +106,36 @@ def test_authorship_is_answered_from_the_described_documents_byline(
     assert chain.ask("Who wrote the article about the Mars rover landing?").refused
 
 
+def test_a_byline_from_metadata_answers_who_wrote_it_and_nothing_else(
+    tmp_path: Path, fake_embedder: Embedder
+) -> None:
+    """An author known only from metadata is quoted for "who wrote ...?"; a question about
+    where a piece first ran gets the republication credit even when the author's note ranks
+    higher; a question about what the author did is never answered with a bare name."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "quake.txt").write_text(
+        "Quake shakes the northern coast\n\nA strong earthquake shook the northern coast on "
+        "Friday, and the harbour wall cracked.\n\nThe author moved to the harbour town in 2004 "
+        "and has covered its fishing fleet since.\n\nThis article is republished from The "
+        "Harbour Times.\n", "utf-8",
+    )  # fmt: skip
+    (docs / "quake.meta.toml").write_text('author = "Lena Park"\n', "utf-8")
+    (docs / "flood.txt").write_text(
+        "The river floods the valley\n\nThe river rose two metres overnight and flooded the "
+        "valley farms.\n\nOmar Diaz is a staff writer at the Valley Courier.\n\nThis article is "
+        "republished from The Valley Post.\n", "utf-8",
+    )  # fmt: skip
+    chain = make_chain(tmp_path / "data", [docs], fake_embedder)
+    chain.ingest()
+    who = chain.ask("Who wrote the article about the earthquake on the northern coast?")
+    assert who.answer == "By Lena Park [1]"
+    where = chain.ask("Where did Omar Diaz's piece on the river flood first appear?")
+    assert where.answer == "This article is republished from The Valley Post. [1]"
+    moved = chain.ask("In what year did the author of the earthquake article move to the town?")
+    assert "By Lena Park" not in moved.answer
+
+
 def test_units_that_describe_their_document() -> None:
     def unit(text: str, kind: UnitKind = "paragraph") -> Unit:
         return Unit("u", "d", "a.txt", "T", kind, 1, 1, text)

@@ -22,27 +22,9 @@ from functools import cached_property
 from typing import Literal
 
 from rag.index.loading import Document
-from rag.text import MONTHS, normalize, split_sentences
+from rag.text import MONTHS, credits_document, normalize, split_sentences
 
 UnitKind = Literal["paragraph", "headline", "title"]
-
-#: A byline or author's note: "By Jane Doe", "Lee Smith is a senior editor at The Weekly Standard".
-BYLINE = re.compile(
-    r"^([Bb]y\s+[A-Z]|[A-Z][\w.'-]+(\s+[A-Z][\w.'-]+){1,3},?\s+(is|was)\s+(a|an|the)\s+[\w\s-]{0,40}"
-    r"(?i:editor|writer|reporter|correspondent|columnist|contributor|analyst|fellow|journalist|"
-    r"professor|lecturer|researcher|scientist|scholar|author))",
-)
-#: Where a document first ran: "This article is republished from The Conversation".
-CREDIT = re.compile(
-    r"\b(republished from|originally (published|appeared) (in|on|by)|first (published|appeared) "
-    r"(in|on))\b",
-    re.IGNORECASE,
-)
-
-
-def credits_document(sentence: str) -> bool:
-    """A byline, an author's note or a republication credit."""
-    return bool(BYLINE.match(sentence) or CREDIT.search(sentence))
 
 
 @dataclass(frozen=True)

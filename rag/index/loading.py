@@ -32,7 +32,7 @@ import yaml
 from markdown_it import MarkdownIt
 
 from rag.errors import DocumentError
-from rag.text import normalize
+from rag.text import credits_document, normalize, split_sentences
 
 SIDECAR_SUFFIX = ".meta.toml"
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -388,6 +388,9 @@ def load_document(path: Path) -> Document:
         # The sidecar names the title and the first line is something else that merely looks
         # like one (a saved page's "Skip to content"): it stays a paragraph.
         title_line = None
+    author = meta.get("author")
+    if author and not _credited(text, author):
+        text = _with_byline(text, author, after_title=title_line is not None)
     return Document(
         source=name,
         text=text,
@@ -399,6 +402,29 @@ def load_document(path: Path) -> Document:
         content_hash=digest,
         extra={k: v for k, v in meta.items() if k not in {"title", "outlet", "date", "url"}},
     )
+
+
+def _credited(text: str, author: str) -> bool:
+    """A byline or credit line of the text already names the author."""
+    name = normalize(author).lower()
+    return any(
+        credits_document(s.text) and name in normalize(s.text).lower()
+        for paragraph in text.split("\n\n")
+        for s in split_sentences(paragraph)
+    )
+
+
+def _with_byline(text: str, author: str, *, after_title: bool) -> str:
+    """The text with a "By AUTHOR" paragraph where a byline stands, after the title.
+
+    Why: a page's author is metadata (an HTML meta tag, front matter, a sidecar's ``author``)
+    and its visible byline is dropped with the page furniture, so "who wrote it?" had nothing to
+    quote. As a paragraph it is a citable unit the answerer reads like any printed byline, as a
+    title from the metadata is a citable title. Several authors ("A; B") read "By A and B"."""
+    names = [n.strip() for n in re.split(r"\s*;\s*", author) if n.strip()]
+    shown = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    head, sep, rest = text.lstrip("\n").partition("\n\n") if after_title else ("", "", text)
+    return f"{head}{sep}By {shown}\n\n{rest}" if after_title else f"By {shown}\n\n{rest}"
 
 
 _BOMS = (

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from rag.index.chunking import Unit, credits_document
+from rag.index.chunking import Unit
 from rag.index.embedding import Embedder
 from rag.index.keyword import unit_keywords
 from rag.query.features import (
@@ -42,7 +42,15 @@ from rag.query.features import (
 from rag.query.retrieval import Evidence, Retrieval
 from rag.query.scorer import Scorer
 from rag.results import REFUSAL, Citation, Event
-from rag.text import asks_about_authorship, keywords, split_sentences
+from rag.text import (
+    BYLINE,
+    CREDIT,
+    asks_about_authorship,
+    asks_where_it_ran,
+    credits_document,
+    keywords,
+    split_sentences,
+)
 
 
 class Answerer(Protocol):
@@ -299,11 +307,21 @@ class ExtractiveAnswerer:
         found = set().union(*(unit_keywords(u, u.text) for u in units.values()))
         if sum(same_family(t, found) for t in topic) < TOPIC_SHARE * len(topic):
             return None
+        # A bare "By NAME" says who, and nothing else about the author ("where does the author
+        # teach?" needs a bio line; "where did the author order her animals from?", the text).
+        asks_who = bool(_ASKS_WHO.search(question))
         credits = [
             c for c in ranked
             if c.unit.doc_id == doc_id and c.unit.kind == "paragraph" and credits_document(c.text)
+            and (asks_who or not _BARE_BYLINE.match(c.text))
         ]  # fmt: skip
-        return min(credits, key=lambda c: (c.evidence.rank, c.index)) if credits else None
+        # A byline answers "who wrote it?", a republication credit "where did it first run?".
+        wants = CREDIT.search if asks_where_it_ran(question) else BYLINE.match
+        return (
+            min(credits, key=lambda c: (not wants(c.text), c.evidence.rank, c.index))
+            if credits
+            else None
+        )
 
     @staticmethod
     def _span(cand: Candidate, question_terms: set[str]) -> tuple[Candidate, int, int]:
@@ -392,6 +410,11 @@ def _same(a: Candidate, b: Candidate) -> bool:
         abs(a.index - b.index) <= 1 and (dangling(a.text) or dangling(b.text)) or a.index == b.index
     )
 
+
+#: A question asking for the author's name.
+_ASKS_WHO = re.compile(r"^\s*who\b|\bby whom\b|\bwritten by\b|\bname of the (author|writer)", re.I)
+#: A byline that is only a name ("By Jane Doe and John Roe"), as loading makes from metadata.
+_BARE_BYLINE = re.compile(r"^\s*[Bb]y\s+[^.!?]{0,80}$")
 
 _QUALIFIER = re.compile(r"^(but|however|yet|still|though|although)\b", re.IGNORECASE)
 

@@ -21,10 +21,17 @@ from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
-from rag.index.chunking import BYLINE, Unit
+from rag.index.chunking import Unit
 from rag.index.keyword import unit_keywords
 from rag.query.retrieval import Evidence
-from rag.text import MONTHS, STOPWORDS, asks_about_document, keywords, split_sentences
+from rag.text import (
+    BYLINE,
+    MONTHS,
+    STOPWORDS,
+    asks_about_document,
+    keywords,
+    split_sentences,
+)
 
 Idf = Callable[[str], float]
 
@@ -270,6 +277,7 @@ FEATURES: tuple[str, ...] = (
     "boilerplate",
     "is_question",  # the sentence is itself a question
     "fragment",  # a paragraph sentence with no closing punctuation: a subheading, caption, dateline
+    # (a byline is none of these: "By Jane Doe" is document_unit)
     "dangling",  # starts with a pronoun or connective that leans on the sentence before
     "first_sentence",
     "count_asked",  # the question asks how many/much of something
@@ -402,7 +410,7 @@ def extract(
                 float(c.unit.kind == "title"),
                 float(c.unit.boilerplate),
                 float(c.unit.kind != "headline" and c.text.rstrip().endswith("?")),
-                float(c.unit.kind == "paragraph" and not _CLOSED.search(c.text)),
+                float(not describes_document and not _CLOSED.search(c.text)),
                 float(bool(_DANGLING.match(c.text)) and c.index > 0),
                 float(c.index == 0),
                 float(things is not None),

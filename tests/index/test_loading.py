@@ -210,9 +210,33 @@ def test_a_saved_web_page_is_read_without_its_furniture() -> None:
         "Daniel Lidar",
     )
     blocks = doc.text.split("\n\n")
+    assert blocks[1] == "By Daniel Lidar"  # the page's author, whose byline was page furniture
     assert any(b.startswith("Central to quantum computing is the quantum bit") for b in blocks)
     for furniture in ("Explore further", "Sign up for our free newsletter", "Related", "Astronomy"):
         assert not any(furniture in b for b in blocks), furniture
+
+
+def test_author_metadata_becomes_a_byline_unless_the_text_has_one(tmp_path: Path) -> None:
+    """The author a sidecar, front matter or page metadata names is a "By ..." paragraph after
+    the title (the first paragraph when there is no title); a text whose byline or author's note
+    already names them is left as it is."""
+    plain = tmp_path / "quake.txt"
+    plain.write_text("Quake shakes the coast\n\nThe ground shook on Friday.\n", "utf-8")
+    (tmp_path / "quake.meta.toml").write_text('author = "Lena Park; Omar Diaz"\n', "utf-8")
+    assert load_document(plain).text.strip().split("\n\n")[:3] == [
+        "Quake shakes the coast",
+        "By Lena Park and Omar Diaz",
+        "The ground shook on Friday.",
+    ]
+    untitled = tmp_path / "untitled.md"
+    untitled.write_text("---\nauthor: Lena Park\n---\nthe ground shook on friday, and again.\n")
+    assert load_document(untitled).text.split("\n\n")[0] == "By Lena Park"
+    noted = tmp_path / "noted.md"
+    noted.write_text(
+        "---\nauthor: Lena Park\n---\n# Quake\n\nThe ground shook.\n\n"
+        "Lena Park is a science writer at the Coast Courier.\n", "utf-8",
+    )  # fmt: skip
+    assert "By Lena Park" not in load_document(noted).text
 
 
 def _discover_without_privilege(folder: Path) -> dict[str, object]:
