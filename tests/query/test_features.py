@@ -15,6 +15,7 @@ from rag.query.features import (
     is_explanatory,
     is_list_question,
     question_row,
+    same_family,
     sentences_of,
     without_names,
 )
@@ -232,3 +233,28 @@ def test_predicate_features_compare_sentences_with_the_question_without_names() 
                    lambda term: 1.0)  # fmt: skip
     at = FEATURES.index("dense_predicate")
     assert [r[at] for r in same] == [pytest.approx(0.9), pytest.approx(0.6)]  # no vector: q's
+
+
+def test_same_family_is_the_prefix_rule_whatever_the_set_type() -> None:
+    """The set look-up over cached stem prefixes (frozensets) and the scan (other sets) give
+    what the rule says: one stem extends the other by at most three letters, both of five or
+    more, checked against the rule itself on random stems over a small alphabet."""
+    import random
+
+    def rule(term: str, terms: set[str]) -> bool:
+        return term in terms or (
+            len(term) >= 5
+            and any(
+                len(o) >= 5 and abs(len(o) - len(term)) <= 3
+                and (o.startswith(term) or term.startswith(o))
+                for o in terms
+            )
+        )  # fmt: skip
+
+    rng = random.Random(7)
+    for _ in range(20000):
+        term = "".join(rng.choice("ab") for _ in range(rng.randint(3, 9)))
+        terms = {"".join(rng.choice("ab") for _ in range(rng.randint(3, 11))) for _ in range(4)}
+        expected = rule(term, terms)
+        assert same_family(term, frozenset(terms)) == expected, (term, terms)
+        assert same_family(term, terms) == expected, (term, terms)
