@@ -79,25 +79,31 @@ def test_bad_questions_are_refused_with_a_message(fake_chain: RagChain, question
         fake_chain.ask(question)
 
 
+def _chain_over(tmp_path: Path, embedder: Embedder, files: dict[str, str]) -> RagChain:
+    """A chain with ``files`` (name -> text) ingested from one folder."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in files.items():
+        (docs / name).write_text(text, "utf-8")
+    chain = make_chain(tmp_path / "data", [docs], embedder)
+    chain.ingest()
+    return chain
+
+
 def test_authorship_is_answered_from_the_described_documents_byline(
     tmp_path: Path, fake_embedder: Embedder
 ) -> None:
     """The byline shares no word with "who wrote ...?": retrieval brings the described
     document's byline and credit lines, and the answer quotes the byline; a question about a
     subject no document covers is still refused."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "tariffs.txt").write_text(
-        "Zanzibar raises clove tariffs\n\nThe island raised clove export tariffs by a third on "
-        "Monday, traders said.\n\nExporters warned that buyers in India would turn elsewhere.\n\n"
-        "Amina Juma is a senior reporter at the Coastal Ledger.\n", "utf-8",
-    )  # fmt: skip
-    (docs / "rail.txt").write_text(
-        "A new railway for the north\n\nThe northern railway opened its first 40 kilometres of "
-        "track this week.\n\nThis article is republished from The Northern Review.\n", "utf-8",
-    )  # fmt: skip
-    chain = make_chain(tmp_path / "data", [docs], fake_embedder)
-    chain.ingest()
+    chain = _chain_over(tmp_path, fake_embedder, {
+        "tariffs.txt": "Zanzibar raises clove tariffs\n\nThe island raised clove export tariffs "
+        "by a third on Monday, traders said.\n\nExporters warned that buyers in India would "
+        "turn elsewhere.\n\nAmina Juma is a senior reporter at the Coastal Ledger.\n",
+        "rail.txt": "A new railway for the north\n\nThe northern railway opened its first 40 "
+        "kilometres of track this week.\n\nThis article is republished from The Northern "
+        "Review.\n",
+    })  # fmt: skip
     answer = chain.ask("Who wrote the piece about the Zanzibar clove tariffs?")
     assert answer.answer == "Amina Juma is a senior reporter at the Coastal Ledger. [1]"
     assert answer.citations[0].source.endswith("tariffs.txt")
@@ -112,22 +118,16 @@ def test_a_byline_from_metadata_answers_who_wrote_it_and_nothing_else(
     """An author known only from metadata is quoted for "who wrote ...?"; a question about
     where a piece first ran gets the republication credit even when the author's note ranks
     higher; a question about what the author did is never answered with a bare name."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "quake.txt").write_text(
-        "Quake shakes the northern coast\n\nA strong earthquake shook the northern coast on "
-        "Friday, and the harbour wall cracked.\n\nThe author moved to the harbour town in 2004 "
-        "and has covered its fishing fleet since.\n\nThis article is republished from The "
-        "Harbour Times.\n", "utf-8",
-    )  # fmt: skip
-    (docs / "quake.meta.toml").write_text('author = "Lena Park"\n', "utf-8")
-    (docs / "flood.txt").write_text(
-        "The river floods the valley\n\nThe river rose two metres overnight and flooded the "
-        "valley farms.\n\nOmar Diaz is a staff writer at the Valley Courier.\n\nThis article is "
-        "republished from The Valley Post.\n", "utf-8",
-    )  # fmt: skip
-    chain = make_chain(tmp_path / "data", [docs], fake_embedder)
-    chain.ingest()
+    chain = _chain_over(tmp_path, fake_embedder, {
+        "quake.txt": "Quake shakes the northern coast\n\nA strong earthquake shook the northern "
+        "coast on Friday, and the harbour wall cracked.\n\nThe author moved to the harbour town "
+        "in 2004 and has covered its fishing fleet since.\n\nThis article is republished from "
+        "The Harbour Times.\n",
+        "quake.meta.toml": 'author = "Lena Park"\n',
+        "flood.txt": "The river floods the valley\n\nThe river rose two metres overnight and "
+        "flooded the valley farms.\n\nOmar Diaz is a staff writer at the Valley Courier.\n\n"
+        "This article is republished from The Valley Post.\n",
+    })  # fmt: skip
     who = chain.ask("Who wrote the article about the earthquake on the northern coast?")
     assert who.answer == "By Lena Park [1]"
     where = chain.ask("Where did Omar Diaz's piece on the river flood first appear?")
