@@ -410,6 +410,7 @@ def _credited(text: str, author: str) -> bool:
     return any(
         credits_document(s.text) and name in normalize(s.text).lower()
         for paragraph in text.split("\n\n")
+        if name in normalize(paragraph).lower()  # only paragraphs that name them are split
         for s in split_sentences(paragraph)
     )
 
@@ -423,8 +424,10 @@ def _with_byline(text: str, author: str, *, after_title: bool) -> str:
     title from the metadata is a citable title. Several authors ("A; B") read "By A and B"."""
     names = [n.strip() for n in re.split(r"\s*;\s*", author) if n.strip()]
     shown = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-    head, sep, rest = text.lstrip("\n").partition("\n\n") if after_title else ("", "", text)
-    return f"{head}{sep}By {shown}\n\n{rest}" if after_title else f"By {shown}\n\n{rest}"
+    if not after_title:
+        return f"By {shown}\n\n{text}"
+    title, _, rest = text.lstrip("\n").partition("\n\n")
+    return f"{title}\n\nBy {shown}\n\n{rest}"
 
 
 _BOMS = (
