@@ -58,7 +58,9 @@ EVALS = Path(__file__).resolve().parent
 # (one outlet, one topic); the second corpus (evals/corpus2) and the seeds' test part stay unread.
 DEV_CORPUS = EVALS / "devcorpus"
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-RATIO_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+#: 0.2 and 0.25 are there so that the usual choice, 0.3, is not the grid's edge: below it the
+#: held-out objective falls (0.25: 1.6724-1.6758 against 1.6784, measured 2026-12-01).
+RATIO_GRID = (0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 MAX_FALSE_REFUSALS = 0.05
 #: Confidence that the false refusal rate on new questions stays within MAX_FALSE_REFUSALS.
 CONFIDENCE = 0.9

@@ -33,7 +33,8 @@ from rag.errors import ConfigError
 
 #: What ingest stores; part of the index fingerprint, so a change means a new collection, built
 #: from the files again. 3: a document's author metadata is a "By AUTHOR" unit (rag.index.loading).
-SCHEMA_VERSION = 3
+#: 4: the items of an HTML or Markdown list keep a "- " marker (what a colon introduces).
+SCHEMA_VERSION = 4
 
 
 class _Section(BaseModel):

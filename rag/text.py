@@ -320,3 +320,19 @@ CREDIT = re.compile(
 def credits_document(sentence: str) -> bool:
     """A byline, an author's note or a republication credit."""
     return bool(BYLINE.match(sentence) or CREDIT.search(sentence))
+
+
+#: The marker of a list item: "- ", "* ", "• " (how the loaders write an HTML or Markdown list).
+LIST_MARKER = re.compile(r"^\s*[-*\u2022]\s+")
+
+
+def introduces(text: str) -> bool:
+    """Text that ends with a colon announces what follows: a list ("There are several kinds of
+    side channel:"), a statement ("The court ruled:"). Quoted alone, it says nothing.
+
+    >>> introduces("There are several common types of side channels:")
+    True
+    >>> introduces("The note: it was late.")
+    False
+    """
+    return text.rstrip().endswith(":")

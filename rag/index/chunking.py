@@ -22,7 +22,7 @@ from functools import cached_property
 from typing import Literal
 
 from rag.index.loading import Document
-from rag.text import MONTHS, credits_document, normalize, split_sentences
+from rag.text import LIST_MARKER, MONTHS, credits_document, normalize, split_sentences
 
 UnitKind = Literal["paragraph", "headline", "title"]
 
@@ -189,7 +189,7 @@ def _blocks(text: str) -> list[str]:
             lines = [ln for ln in block.split("\n") if ln.strip()]
             buffer: list[str] = []
             for line in lines:
-                if parse_headline(line) or re.match(r"^\s*[-*\u2022]\s", line):
+                if parse_headline(line) or LIST_MARKER.match(line):
                     if buffer:
                         blocks.append(" ".join(buffer))
                         buffer = []

@@ -25,18 +25,24 @@ import shutil
 import uuid
 from dataclasses import dataclass, fields
 from functools import cached_property
+from itertools import takewhile
 from pathlib import Path
 from typing import Any
 
 from rag.index.chunking import Unit
 from rag.index.keyword import KEYWORDS_VERSION, KeywordIndex
 from rag.index.store import Store, StoredPassage
+from rag.text import LIST_MARKER, introduces
 
 log = logging.getLogger(__name__)
 
 #: The layout of the file; a file of another layout is ignored and rewritten.
 SNAPSHOT_FORMAT = 2
 _UNIT_FIELDS = tuple(f.name for f in fields(Unit))
+#: The most list items a paragraph ending in a colon brings into an answer. Set by hand, not
+#: fitted (no dev question asks for a list introduced this way): a longer list is cut there, so
+#: that a list of links or a table of contents cannot fill an answer.
+LIST_ITEMS = 8
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,23 @@ class DocTerms:
             unit.unit_id: before.unit_id
             for before, unit in zip(paragraphs, paragraphs[1:], strict=False)
         }
+
+    @cached_property
+    def following(self) -> dict[str, tuple[str, ...]]:
+        """Each paragraph that ends with a colon -> the ids of what it introduces: the list
+        items right after it (``LIST_MARKER``), up to ``LIST_ITEMS``, or else the next paragraph."""
+        paragraphs = sorted(
+            (u for u in self.units.values() if u.kind == "paragraph" and not u.boilerplate),
+            key=lambda u: u.position,
+        )
+        out: dict[str, tuple[str, ...]] = {}
+        for i, unit in enumerate(paragraphs[:-1]):
+            if not introduces(unit.text):
+                continue
+            after = paragraphs[i + 1 : i + 1 + LIST_ITEMS]
+            items = list(takewhile(lambda u: bool(LIST_MARKER.match(u.text)), after))
+            out[unit.unit_id] = tuple(u.unit_id for u in items or after[:1])
+        return out
 
 
 class KeywordCorpus:
@@ -106,6 +129,14 @@ class KeywordCorpus:
         doc = self.docs.get(unit.doc_id) if unit else None
         before = doc.preceding.get(unit_id) if doc else None
         return self.units.get(before) if before else None
+
+    def following(self, unit_id: str) -> tuple[Unit, ...]:
+        """What a paragraph ending with a colon introduces (``DocTerms.following``); empty for
+        every other unit."""
+        unit = self.units.get(unit_id)
+        doc = self.docs.get(unit.doc_id) if unit else None
+        ids = doc.following.get(unit_id, ()) if doc else ()
+        return tuple(self.units[i] for i in ids if i in self.units)
 
     @classmethod
     def load(

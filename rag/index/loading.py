@@ -134,22 +134,33 @@ class _HTMLText(html.parser.HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skipping = 0
+        self._item = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._SKIP:
             self._skipping += 1
         elif tag in self._BLOCKS:
             self.parts.append("\n\n")
+            # A list item keeps its marker, as trafilatura writes one: what a paragraph ending
+            # in a colon introduces is the list that follows (rag.text.introduces).
+            self._item = self._item or tag == "li"
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self._SKIP and self._skipping:
             self._skipping -= 1
         elif tag in self._BLOCKS:
             self.parts.append("\n\n")
+            self._item = self._item and tag != "li"
 
     def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(re.sub(r"\s+", " ", data))
+        if self._skipping:
+            return
+        text = re.sub(r"\s+", " ", data)
+        if self._item and text.strip():
+            self.parts.append("- " + text.lstrip())
+            self._item = False
+        else:
+            self.parts.append(text)
 
 
 def _html_blocks(raw: str) -> str:

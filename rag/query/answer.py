@@ -45,9 +45,11 @@ from rag.results import REFUSAL, Citation, Event
 from rag.text import (
     BYLINE,
     CREDIT,
+    LIST_MARKER,
     asks_about_authorship,
     asks_where_it_ran,
     credits_document,
+    introduces,
     keywords,
     split_sentences,
 )
@@ -275,7 +277,7 @@ class ExtractiveAnswerer:
         for cand in ranked[1:]:
             if len(chosen) >= limit or cand.score < floor:
                 break
-            if any(_same(cand, c) for c in chosen):
+            if any(_same(cand, c) for c in chosen) or _announces(cand):
                 continue
             if listing and any(c.unit.unit_id == cand.unit.unit_id for c in chosen):
                 continue
@@ -283,7 +285,8 @@ class ExtractiveAnswerer:
         if is_explanatory(question):
             chosen.sort(key=lambda c: -c.features[_ATTRIBUTED])
         terms = set(keywords(question))
-        return self._render([self._span(c, terms) for c in chosen], answerable)
+        lead, *rest = [self._span(c, terms) for c in chosen]
+        return self._render([*_with_sequel(lead), *rest], answerable)
 
     @staticmethod
     def _credit(question: str, ranked: list[Candidate]) -> Candidate | None:
@@ -396,6 +399,29 @@ class ExtractiveAnswerer:
         return Composed(
             " ".join(sentences), False, sorted(citations.values(), key=lambda c: c.n), support
         )
+
+
+def _announces(cand: Candidate) -> bool:
+    """The sentence ends its paragraph with a colon: it announces what comes next (a list, a
+    statement) and says nothing by itself."""
+    return cand.index == cand.sentence.count - 1 and introduces(cand.text)
+
+
+def _with_sequel(span: tuple[Candidate, int, int]) -> Iterator[tuple[Candidate, int, int]]:
+    """The answer's lead sentence, followed by what it introduces when it ``_announces`` (the
+    list items or the paragraph after it, each cited as itself): "There are several common types
+    of side channels:" answers nothing by itself. Other sentences that announce are left out of
+    an answer rather than completed (on dev, completing them cited paragraphs no question asked
+    for: held-out citation precision 0.8401 -> 0.8389)."""
+    yield span
+    cand, _, end = span
+    if cand.unit.text[end:].strip() or not _announces(cand):
+        return
+    for unit in cand.evidence.following:
+        marker = LIST_MARKER.match(unit.text)
+        begin = marker.end() if marker else 0
+        sentence = Sentence(unit, cand.evidence, begin, len(unit.text), unit.text[begin:], 0, 1)
+        yield Candidate(sentence, cand.score, cand.features), begin, len(unit.text)
 
 
 def _open_quote(text: str) -> bool:

@@ -41,6 +41,8 @@ class Evidence:
     rank: int
     #: The paragraph before it in its document, whose names and terms it may lean on.
     preceding: Unit | None = None
+    #: What it introduces when it ends with a colon: the list items or paragraph after it.
+    following: tuple[Unit, ...] = ()
 
 
 @dataclass
@@ -288,6 +290,7 @@ class HybridRetriever:
                 lexical=lexical_best.get(uid, 0.0) / top_lexical,
                 rank=i + 1,
                 preceding=corpus.preceding(uid),
+                following=corpus.following(uid),
             )
             for i, uid in enumerate(ordered)
         ]

@@ -14,7 +14,8 @@ import pytest
 
 from rag.chain import RagChain
 from rag.config import Settings
-from rag.index.corpus import DocTerms, KeywordCorpus, Snapshot
+from rag.index.chunking import Unit
+from rag.index.corpus import LIST_ITEMS, DocTerms, KeywordCorpus, Snapshot
 from rag.index.embedding import Embedder
 from rag.index.store import StoredPassage
 
@@ -308,3 +309,38 @@ def test_preceding_is_the_paragraph_before_in_the_same_document(
             assert held.preceding(unit.unit_id) == before
     headlines = [u for u in held.units.values() if u.kind != "paragraph"]
     assert headlines and all(held.preceding(u.unit_id) is None for u in headlines)
+
+
+def _paragraphs(*texts: str) -> DocTerms:
+    units = {
+        f"u{i}": Unit(f"u{i}", "d", "a.md", "T", "paragraph", i, i, text)
+        for i, text in enumerate(texts)
+    }
+    return DocTerms("h", units, [])
+
+
+def test_a_paragraph_ending_in_a_colon_introduces_its_list_or_the_next_paragraph() -> None:
+    doc = _paragraphs(
+        "There are several kinds:",
+        "- timing",
+        "- power",
+        "Then the article goes on.",
+        "The court ruled:",
+        "A host may be ordered to remove the post.",
+        "And after that:",
+    )
+    assert doc.following == {"u0": ("u1", "u2"), "u4": ("u5",)}
+    many = _paragraphs("Links:", *(f"- link {i}" for i in range(LIST_ITEMS + 3)))
+    assert many.following["u0"] == tuple(f"u{i}" for i in range(1, LIST_ITEMS + 1))
+
+
+def test_following_reads_the_units_of_the_loaded_corpus(
+    indexed: tuple[CountingStore, Path, Path], fake_embedder: Embedder
+) -> None:
+    """The seeds' one paragraph ending in a colon ("See the article here:") is followed only by
+    headlines: it introduces no paragraph, and no other unit introduces anything."""
+    store, data, corpus = indexed
+    held = loaded(chain_on(store, data, corpus, fake_embedder))
+    (colon,) = [u for u in held.units.values() if u.kind == "paragraph" and u.text.endswith(":")]
+    assert colon.text == "See the article here:"
+    assert all(held.following(u.unit_id) == () for u in held.units.values())

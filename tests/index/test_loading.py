@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import DocumentError
-from rag.index.loading import content_hash, discover, load_document
+from rag.index.loading import _html_blocks, content_hash, discover, load_document
 
 from ..conftest import ROOT, STANDARD, WORLDVIEW
 
@@ -197,7 +197,33 @@ def test_markdown_front_matter_is_metadata_not_text(tmp_path: Path) -> None:
     assert doc.url == "https://example.invalid/a"
     blocks = doc.text.split("\n\n")
     assert blocks[:3] == ["Water systems: a story", "First paragraph.", "A subheading"]
-    assert "item one" in blocks and "source_site" not in doc.text and "caption" not in doc.text
+    assert "- item one" in blocks and "source_site" not in doc.text and "caption" not in doc.text
+
+
+def test_list_items_keep_their_marker_in_markdown_and_plain_html(tmp_path: Path) -> None:
+    """What a paragraph ending in a colon introduces is told by the markers (rag.text.introduces):
+    tight and loose Markdown lists, and HTML read block by block, keep one per item."""
+    md = tmp_path / "kinds.md"
+    md.write_text(
+        "Kinds:\n\n- A *timing* attack.\n- A power attack.\n\n1. first\n\n   more\n", "utf-8"
+    )
+    assert load_document(md).text.split("\n\n")[1:] == [
+        "- A timing attack.",
+        "- A power attack.",
+        "- first",
+        "more",
+    ]
+    html = "<ul><li></li></ul><p>Not an item.</p><ul><li><p>Item</p></li></ul>"
+    assert _html_blocks(html).split("\n\n") == ["Not an item.", "- Item"]
+    page = tmp_path / "page.html"
+    body = "An opening paragraph long enough for the extractor to take it as the article body."
+    page.write_text(
+        f"<html><body><article><p>{body}</p><p>There are kinds:</p><ul><li>A timing attack."
+        "</li><li>A power attack.</li></ul><p>Then the article goes on for a while.</p>"
+        "</article></body></html>",
+        "utf-8",
+    )
+    assert "There are kinds:\n\n- A timing attack.\n\n- A power attack." in load_document(page).text
 
 
 def test_a_saved_web_page_is_read_without_its_furniture() -> None:

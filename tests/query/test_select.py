@@ -85,3 +85,42 @@ def test_why_answers_give_the_analysts_words_first() -> None:
     assert composed.text.startswith("'It will go nowhere,'")
     factoid = _answerer().select("Who floated a plan?", ranked, 0.8, 0.5, 0.8, 0.4)
     assert [c.unit_id for c in factoid.citations][0] == "u1"
+
+
+def test_a_quote_ending_in_a_colon_brings_what_it_introduces() -> None:
+    """The list items a colon introduces are quoted after it, each cited as itself and without
+    its marker. (The sentence splitter never ends a sentence at a colon inside a paragraph.)"""
+    items = [
+        Unit(f"i{n}", "d-a.md", "a.md", "T", "paragraph", n + 2, n + 2, f"- {text}")
+        for n, text in enumerate(["A timing attack measures time.", "A power attack reads power."])
+    ]
+    intro = Unit("u1", "d-a.md", "a.md", "T", "paragraph", 1, 1, "There are several kinds:")
+    evidence = Evidence(intro, 0.5, 0.5, 0.5, 1, following=tuple(items))
+    sentence = Sentence(intro, evidence, 0, len(intro.text), intro.text, 0, 1)
+    ranked = [Candidate(sentence, 0.9, (0.0,) * len(FEATURES))]
+    composed = _answerer().select("What kinds are there?", ranked, 0.8, 0.5, 0.6, 0.4)
+    assert composed.text == (
+        "There are several kinds: [1] A timing attack measures time. [2] "
+        "A power attack reads power. [3]"
+    )
+    assert [c.unit_id for c in composed.citations] == ["u1", "i0", "i1"]
+    assert composed.citations[1].quotes == ("A timing attack measures time.",)
+
+
+def test_a_colon_that_does_not_end_the_quote_introduces_nothing() -> None:
+    intro = Unit("u1", "d-a.md", "a.md", "T", "paragraph", 1, 1, "Kinds: timing and power.")
+    after = Unit("u2", "d-a.md", "a.md", "T", "paragraph", 2, 2, "Unrelated next paragraph.")
+    evidence = Evidence(intro, 0.5, 0.5, 0.5, 1, following=(after,))
+    sentence = Sentence(intro, evidence, 0, len(intro.text), intro.text, 0, 1)
+    ranked = [Candidate(sentence, 0.9, (0.0,) * len(FEATURES))]
+    composed = _answerer().select("What kinds are there?", ranked, 0.8, 0.5, 0.6, 0.4)
+    assert [c.unit_id for c in composed.citations] == ["u1"]
+
+
+def test_a_sentence_that_only_announces_is_left_out_unless_it_leads() -> None:
+    ranked = [
+        _candidate("u1", "The directive protects hosting sites from liability.", 0.9),
+        _candidate("u2", "In its finding, the court set rules for compliance:", 0.8),
+    ]
+    composed = _answerer().select("Which law protects hosts?", ranked, 0.8, 0.5, 0.6, 0.4)
+    assert [c.unit_id for c in composed.citations] == ["u1"]
