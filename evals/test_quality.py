@@ -178,9 +178,11 @@ CORPUS2_THRESHOLDS = {
     # false-refusal line lowered to 0.07 for it. With the two Conversation articles in dev (see
     # THRESHOLDS): facts 0.795 -> 0.803, citation recall 0.882 -> 0.891, false refusals 8 -> 7 of
     # 117, refusals equal, precision 0.820 -> 0.814; the facts and false-refusal lines raised.
-    "fact_recall": (">=", 0.80),
+    # A lead sentence ending in a colon followed by the list it introduces (answer.py): facts
+    # 0.803 -> 0.812, precision 0.811 -> 0.819, citation recall 0.891 -> 0.900; lines raised.
+    "fact_recall": (">=", 0.81),
     "citation_precision": (">=", 0.81),
-    "citation_recall": (">=", 0.88),
+    "citation_recall": (">=", 0.89),
     # 0.24 -> 0.16 (6 -> 4 of 25) when the stemmer moved from NLTK's Porter to Snowball's
     # (cold start -0.9 s) and the scorer was refit: the choice was made on dev (held-out
     # objective 1.7292 -> 1.7380); here false refusals fell 0.051 -> 0.034, facts rose +0.9 pts.
