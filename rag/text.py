@@ -326,13 +326,27 @@ def credits_document(sentence: str) -> bool:
 LIST_MARKER = re.compile(r"^\s*[-*\u2022]\s+")
 
 
+#: Closing punctuation: a line that ends in none of these is a fragment (a subheading, a caption).
+CLOSED = re.compile(r"[.!?:;\"'\u201d\u2019)\]]\s*$")
+
+
+def is_heading(text: str) -> bool:
+    """A line with no closing punctuation that is neither a byline or credit nor a list item: a
+    subheading ("Beyond NIST's initial scope"), which heads the paragraph after it."""
+    return not CLOSED.search(text) and not credits_document(text) and not LIST_MARKER.match(text)
+
+
 def introduces(text: str) -> bool:
     """Text that ends with a colon announces what follows: a list ("There are several kinds of
-    side channel:"), a statement ("The court ruled:"). Quoted alone, it says nothing.
+    side channel:"), a statement ("The court ruled:"); so does a subheading. Quoted alone, it
+    says nothing.
 
     >>> introduces("There are several common types of side channels:")
     True
-    >>> introduces("The note: it was late.")
+    >>> introduces("Beyond NIST's initial scope")
+    True
+    >>> introduces("The note: it was late.") or introduces("By Jane Doe")
     False
     """
-    return text.rstrip().endswith(":")
+    stripped = text.rstrip()
+    return stripped.endswith(":") or is_heading(stripped)

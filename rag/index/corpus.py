@@ -78,8 +78,9 @@ class DocTerms:
 
     @cached_property
     def following(self) -> dict[str, tuple[str, ...]]:
-        """Each paragraph that ends with a colon -> the ids of what it introduces: the list
-        items right after it (``LIST_MARKER``), up to ``LIST_ITEMS``, or else the next paragraph."""
+        """Each paragraph that ends with a colon, and each subheading (``rag.text.introduces``)
+        -> the ids of what it introduces: the list items right after it (``LIST_MARKER``), up to
+        ``LIST_ITEMS``, or else the next paragraph."""
         paragraphs = sorted(
             (u for u in self.units.values() if u.kind == "paragraph" and not u.boilerplate),
             key=lambda u: u.position,
@@ -131,8 +132,8 @@ class KeywordCorpus:
         return self.units.get(before) if before else None
 
     def following(self, unit_id: str) -> tuple[Unit, ...]:
-        """What a paragraph ending with a colon introduces (``DocTerms.following``); empty for
-        every other unit."""
+        """What a paragraph ending with a colon, or a subheading, introduces
+        (``DocTerms.following``); empty for every other unit."""
         unit = self.units.get(unit_id)
         doc = self.docs.get(unit.doc_id) if unit else None
         ids = doc.following.get(unit_id, ()) if doc else ()

@@ -26,6 +26,7 @@ from rag.index.keyword import unit_keywords
 from rag.query.retrieval import Evidence
 from rag.text import (
     BYLINE,
+    CLOSED,
     MONTHS,
     STOPWORDS,
     asks_about_document,
@@ -95,7 +96,6 @@ def _attributed(text: str) -> bool:
     return bool(_ATTRIBUTION.search(text))
 
 
-_CLOSED = re.compile(r"[.!?:;\"'\u201d\u2019)\]]\s*$")
 _COUNT_QUESTION = re.compile(
     r"\bhow (?:many|much)\b(.*)|\bwhat (?:number|percentage|share|proportion|amount) of\b(.*)",
     re.IGNORECASE,
@@ -417,7 +417,7 @@ def extract(
                 float(c.unit.kind == "title"),
                 float(c.unit.boilerplate),
                 float(c.unit.kind != "headline" and c.text.rstrip().endswith("?")),
-                float(not describes_document and not _CLOSED.search(c.text)),
+                float(not describes_document and not CLOSED.search(c.text)),
                 float(bool(_DANGLING.match(c.text)) and c.index > 0),
                 float(c.index == 0),
                 float(things is not None),

@@ -41,7 +41,8 @@ class Evidence:
     rank: int
     #: The paragraph before it in its document, whose names and terms it may lean on.
     preceding: Unit | None = None
-    #: What it introduces when it ends with a colon: the list items or paragraph after it.
+    #: What it introduces when it ends with a colon or is a subheading: the list items or the
+    #: paragraph after it.
     following: tuple[Unit, ...] = ()
 
 

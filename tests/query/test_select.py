@@ -124,3 +124,16 @@ def test_a_sentence_that_only_announces_is_left_out_unless_it_leads() -> None:
     ]
     composed = _answerer().select("Which law protects hosts?", ranked, 0.8, 0.5, 0.6, 0.4)
     assert [c.unit_id for c in composed.citations] == ["u1"]
+
+
+def test_a_subheading_that_leads_brings_the_paragraph_it_heads() -> None:
+    head = Unit("u1", "d-a.md", "a.md", "T", "paragraph", 1, 1, "Beyond the initial scope")
+    body = Unit("u2", "d-a.md", "a.md", "T", "paragraph", 2, 2, "It leaves out outside agents.")
+    evidence = Evidence(head, 0.5, 0.5, 0.5, 1, following=(body,))
+    sentence = Sentence(head, evidence, 0, len(head.text), head.text, 0, 1)
+    ranked = [
+        Candidate(sentence, 0.9, (0.0,) * len(FEATURES)),
+        _candidate("u3", "Another subheading here", 0.8),
+    ]
+    composed = _answerer().select("What does it leave out?", ranked, 0.8, 0.5, 0.6, 0.4)
+    assert composed.text == "Beyond the initial scope [1] It leaves out outside agents. [2]"
