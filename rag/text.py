@@ -317,6 +317,21 @@ CREDIT = re.compile(
 )
 
 
+#: A byline that is only a name ("By Jane Doe and John Roe"), as loading makes from metadata.
+BARE_BYLINE = re.compile(r"^\s*[Bb]y\s+[^.!?]{0,80}$")
+_ASKS_WHO = re.compile(r"^\s*who\b|\bby whom\b|\bwritten by\b|\bname of the (author|writer)", re.I)
+
+
+def asks_who(question: str) -> bool:
+    """The question asks for a name ("Who wrote it?", "Written by whom?"): what a bare byline
+    answers, and nothing else about the author does.
+
+    >>> asks_who("Who wrote the piece on sea stars?"), asks_who("Where does the author teach?")
+    (True, False)
+    """
+    return bool(_ASKS_WHO.search(question))
+
+
 def credits_document(sentence: str) -> bool:
     """A byline, an author's note or a republication credit."""
     return bool(BYLINE.match(sentence) or CREDIT.search(sentence))

@@ -43,11 +43,13 @@ from rag.query.retrieval import Evidence, Retrieval
 from rag.query.scorer import Scorer
 from rag.results import REFUSAL, Citation, Event
 from rag.text import (
+    BARE_BYLINE,
     BYLINE,
     CREDIT,
     LIST_MARKER,
     asks_about_authorship,
     asks_where_it_ran,
+    asks_who,
     credits_document,
     introduces,
     keywords,
@@ -312,11 +314,11 @@ class ExtractiveAnswerer:
             return None
         # A bare "By NAME" says who, and nothing else about the author ("where does the author
         # teach?" needs a bio line; "where did the author order her animals from?", the text).
-        asks_who = bool(_ASKS_WHO.search(question))
+        who = asks_who(question)
         credits = [
             c for c in ranked
             if c.unit.doc_id == doc_id and c.unit.kind == "paragraph" and credits_document(c.text)
-            and (asks_who or not _BARE_BYLINE.match(c.text))
+            and (who or not BARE_BYLINE.match(c.text))
         ]  # fmt: skip
         # A byline answers "who wrote it?", a republication credit "where did it first run?".
         wants = CREDIT.search if asks_where_it_ran(question) else BYLINE.match
@@ -441,11 +443,6 @@ def _same(a: Candidate, b: Candidate) -> bool:
         abs(a.index - b.index) <= 1 and (dangling(a.text) or dangling(b.text)) or a.index == b.index
     )
 
-
-#: A question asking for the author's name.
-_ASKS_WHO = re.compile(r"^\s*who\b|\bby whom\b|\bwritten by\b|\bname of the (author|writer)", re.I)
-#: A byline that is only a name ("By Jane Doe and John Roe"), as loading makes from metadata.
-_BARE_BYLINE = re.compile(r"^\s*[Bb]y\s+[^.!?]{0,80}$")
 
 _QUALIFIER = re.compile(r"^(but|however|yet|still|though|although)\b", re.IGNORECASE)
 
