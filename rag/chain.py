@@ -30,7 +30,8 @@ from rag.query.answer import Answerer, ExtractiveAnswerer
 from rag.query.conversation import rewrite
 from rag.query.features import without_names
 from rag.query.retrieval import HybridRetriever, Retrieval
-from rag.results import Answer, Event, final
+from rag.results import NOTHING_ASKED, Answer, Event, final
+from rag.text import keywords
 
 if TYPE_CHECKING:
     from rag.llamaindex import CitedQueryEngine, CitedRetriever
@@ -258,6 +259,14 @@ class RagChain:
         question = _check(question)
         standalone = rewrite(question, history)
         chosen = self.answerer_for(answerer)
+        if not keywords(standalone):
+            # Only stopwords ("What happened?" with no history): any sentence would "answer" it.
+            yield Event("final", result=Answer(
+                question=question, answer=NOTHING_ASKED, refused=True, citations=[],
+                timings_ms={"total": (time.perf_counter() - started) * 1000},
+                standalone_question=standalone, answerer="extractive",
+            ))  # fmt: skip
+            return
         self.ensure_index()
         t0 = time.perf_counter()
         retrieval = self.retriever.search(

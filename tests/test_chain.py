@@ -19,7 +19,7 @@ from rag.index.embedding import Embedder
 from rag.index.loading import Document
 from rag.index.store import Filters
 from rag.query.features import FEATURES
-from rag.results import REFUSAL
+from rag.results import NOTHING_ASKED, REFUSAL
 
 from .conftest import make_chain
 
@@ -40,6 +40,17 @@ def test_answer_cites_the_unit_that_states_it(fake_chain: RagChain) -> None:
 def test_question_with_no_support_is_refused_without_sources(fake_chain: RagChain) -> None:
     answer = fake_chain.ask("Qwzx blorf snarfle quibbitz?")
     assert answer.refused and answer.answer == REFUSAL and answer.citations == []
+
+
+def test_a_question_with_nothing_to_look_for_is_refused_unless_the_conversation_says(
+    fake_chain: RagChain,
+) -> None:
+    for question in ("What happened?", "the of and", "Why?"):
+        answer = fake_chain.ask(question)
+        assert answer.refused and answer.answer == NOTHING_ASKED and answer.citations == []
+    history = [{"role": "user", "content": "Why did Qassem Suleimani visit Moscow?"}]
+    follow = fake_chain.ask("Why?", history=history)
+    assert follow.answer != NOTHING_ASKED and "Suleimani" in follow.standalone_question
 
 
 def test_stream_ends_with_the_answer_ask_gives(fake_chain: RagChain) -> None:
