@@ -281,6 +281,11 @@ class ExtractiveAnswerer:
                 break
             if any(_same(cand, c) for c in chosen) or _announces(cand):
                 continue
+            # A headline is another outlet's claim in a list of them: it answers as the lead or
+            # as an item of a list, and as a supporting sentence it was off the point (held-out
+            # dev, ratios as fitted before: precision 0.8401 -> 0.8427, facts 0.8389 as before).
+            if cand.unit.kind == "headline" and not listing:
+                continue
             if listing and any(c.unit.unit_id == cand.unit.unit_id for c in chosen):
                 continue
             chosen.append(cand)

@@ -137,3 +137,23 @@ def test_a_subheading_that_leads_brings_the_paragraph_it_heads() -> None:
     ]
     composed = _answerer().select("What does it leave out?", ranked, 0.8, 0.5, 0.6, 0.4)
     assert composed.text == "Beyond the initial scope [1] It leaves out outside agents. [2]"
+
+
+def _headline(uid: str, text: str, score: float) -> Candidate:
+    unit = Unit(uid, "d-h.txt", "h.txt", "T", "headline", 1, 1, text, "Reuters", "2026-01-02")
+    sentence = Sentence(unit, Evidence(unit, 0.5, 0.5, 0.5, 1), 0, len(text), text, 0, 1)
+    return Candidate(sentence, score, (0.0,) * len(FEATURES))
+
+
+def test_a_headline_leads_or_lists_but_does_not_support() -> None:
+    ranked = [
+        _candidate("u1", "Russia cannot alienate the Sunni countries, Milani noted.", 0.9),
+        _headline("h1", "No doubt Iran wants nuclear bomb, Putin told Bush", 0.85),
+        _candidate("u2", "The alliance is a strategic relationship.", 0.8),
+    ]
+    why = _answerer().select("Why do analysts doubt a split?", ranked, 0.8, 0.5, 0.6, 0.4)
+    assert [c.unit_id for c in why.citations] == ["u1", "u2"]
+    listed = _answerer().select("Which outlets ran headlines?", ranked, 0.8, 0.5, 0.6, 0.4)
+    assert "h1" in [c.unit_id for c in listed.citations]
+    led = _answerer().select("What did Putin tell Bush?", ranked[1:], 0.8, 0.5, 0.6, 0.4)
+    assert [c.unit_id for c in led.citations] == ["h1", "u2"]
