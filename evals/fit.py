@@ -40,7 +40,15 @@ from typing import Any
 import numpy as np
 
 import rag  # noqa: F401  (offline environment first)
-from evals.harness import Cited, GoldItem, Response, load_gold, score_item, states
+from evals.harness import (
+    Cited,
+    GoldItem,
+    Response,
+    answer_words,
+    load_gold,
+    score_item,
+    states,
+)
 from rag.chain import RagChain
 from rag.config import Settings
 from rag.index.embedding import Embedder
@@ -214,7 +222,7 @@ def answer_quality(pairs: list[tuple[GoldItem, Response]]) -> dict[str, float]:
     scores = [score_item(item, response) for item, response in pairs]
     answerable = [s for s in scores if s.facts_ok is not None]
     precision = [s.citation_precision for s in answerable if s.citation_precision is not None]
-    words = [len(r.answer.split()) for _, r in pairs if not r.refused]
+    words = [answer_words(r.answer) for _, r in pairs if not r.refused]
     unanswerable = [s for s in scores if s.facts_ok is None]
     return {
         "refusal_accuracy": statistics.fmean(s.refused for s in unanswerable),

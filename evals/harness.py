@@ -160,6 +160,14 @@ def score_item(item: GoldItem, response: Response) -> ItemScore:
     )
 
 
+_MARKER = re.compile(r"\[\d+\]")
+
+
+def answer_words(answer: str) -> int:
+    """Words a reader reads: the answer without its citation markers."""
+    return len(_MARKER.sub(" ", answer).split())
+
+
 @dataclass
 class Scoreboard:
     system: str
@@ -180,6 +188,7 @@ class Scoreboard:
         ranks = [s.gold_rank for s in ans]
         precisions = [s.citation_precision for s in ans if s.citation_precision is not None]
         seconds = sorted(s.seconds for s in self.items if kind in (None, s.kind))
+        words = [answer_words(s.answer) for s in ans if not s.refused]
 
         def share(values: list[bool]) -> float | None:
             return round(sum(values) / len(values), 4) if values else None
@@ -194,6 +203,7 @@ class Scoreboard:
             "citation_recall": share([bool(s.citation_recall) for s in ans if not s.refused]),
             "refusal_accuracy": share([s.refused for s in unans]),
             "false_refusal_rate": share([s.refused for s in ans]),
+            "median_answer_words": statistics.median(words) if words else None,
             "latency_median_ms": round(statistics.median(seconds) * 1000, 1) if seconds else None,
             "latency_p95_ms": round(_p95(seconds) * 1000, 1) if seconds else None,
             "verifier_drop_share": _drop_share(self.items, kind),
@@ -315,6 +325,7 @@ METRIC_ORDER = (
     "citation_recall",
     "refusal_accuracy",
     "false_refusal_rate",
+    "median_answer_words",
     "latency_median_ms",
     "latency_p95_ms",
     "verifier_drop_share",
