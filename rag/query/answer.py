@@ -219,7 +219,7 @@ class ExtractiveAnswerer:
         if ranked:
             best = ranked[0]
             terms = question_terms(question, retrieval.query_terms)
-            variants = ablations(question, absent_terms(terms, best.unit))
+            variants = ablations(question, absent_terms(terms, best.evidence))
             if variants:
                 vectors = self._embed_sentences([best.text, *variants.values()])
                 features = list(best.features)

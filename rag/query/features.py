@@ -349,7 +349,7 @@ def extract(
     own_has: list[frozenset[str]] = []
     for c in candidates:
         if c.unit.unit_id not in unit_has:
-            in_unit = terms_of(c.unit, c.unit.text)
+            in_unit = unit_terms(c.evidence)
             unit_has[c.unit.unit_id] = frozenset(t for t in terms if same_family(t, in_unit))
             before = c.evidence.preceding
             named[c.unit.unit_id] = in_unit | (
@@ -498,9 +498,16 @@ def terms_of(unit: Unit, text: str) -> frozenset[str]:
     return frozenset(unit_keywords(unit, text))
 
 
-def absent_terms(terms: Sequence[str], unit: Unit) -> list[str]:
-    """The terms no word of the unit (with its outlet and date) belongs to."""
-    found = terms_of(unit, unit.text)
+def unit_terms(evidence: Evidence) -> frozenset[str]:
+    """The terms of a retrieved unit (with its outlet and date) and of what it introduces (the
+    list after "... three main parts:", ``Evidence.following``), which is what it says."""
+    found = terms_of(evidence.unit, evidence.unit.text)
+    return found.union(*(terms_of(u, u.text) for u in evidence.following))
+
+
+def absent_terms(terms: Sequence[str], evidence: Evidence) -> list[str]:
+    """The terms no word of the unit (``unit_terms``) belongs to."""
+    found = unit_terms(evidence)
     return [t for t in terms if not same_family(t, found)]
 
 

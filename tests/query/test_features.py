@@ -8,6 +8,7 @@ from rag.index.chunking import Unit, UnitKind
 from rag.query.features import (
     FEATURES,
     ablations,
+    absent_terms,
     answer_types,
     counted,
     counts,
@@ -258,3 +259,30 @@ def test_same_family_is_the_prefix_rule_whatever_the_set_type() -> None:
         expected = rule(term, terms)
         assert same_family(term, frozenset(terms)) == expected, (term, terms)
         assert same_family(term, terms) == expected, (term, terms)
+
+
+def test_a_unit_that_introduces_a_list_says_what_the_list_says() -> None:
+    """ "The plan has three main parts:" holds "flood" through its items: the term is not absent,
+    and the unit's coverage counts it."""
+    intro = Unit("u1", "d", "a.md", "T", "paragraph", 1, 1, "The plan has three main parts:")
+    item = Unit("u2", "d", "a.md", "T", "paragraph", 2, 2, "- Higher standards in flood zones.")
+    terms = keywords("What are the main parts of the flood plan?")
+    alone, introducing = (
+        Evidence(intro, 0.6, 0.5, 1.0, 1),
+        Evidence(intro, 0.6, 0.5, 1.0, 1, following=(item,)),
+    )
+    assert "flood" in absent_terms(terms, alone)
+    assert absent_terms(terms, introducing) == []
+    rows = [
+        extract(
+            "What are the main parts of the flood plan?",
+            terms,
+            [1.0, 0.0],
+            sentences_of([ev]),
+            [[1.0, 0.0]],
+            lambda t: 1.0,
+        )[0]  # fmt: skip
+        for ev in (alone, introducing)
+    ]
+    cover = FEATURES.index("coverage_unit")
+    assert rows[1][cover] > rows[0][cover]
