@@ -286,3 +286,10 @@ def test_a_unit_that_introduces_a_list_says_what_the_list_says() -> None:
     ]
     cover = FEATURES.index("coverage_unit")
     assert rows[1][cover] > rows[0][cover]
+
+
+def test_a_list_item_is_quoted_without_its_marker() -> None:
+    item = Unit("u1", "d", "a.md", "T", "paragraph", 1, 1, "- Drains cost $40 million. More later.")
+    first, second = sentences_of([Evidence(item, 0.6, 0.5, 1.0, 1)])
+    assert (first.text, first.start) == ("Drains cost $40 million.", 2)
+    assert second.text == "More later."
