@@ -64,13 +64,18 @@ class DocTerms:
         )
 
     @cached_property
-    def preceding(self) -> dict[str, str]:
-        """Each paragraph's id -> the id of the paragraph before it. Kept with the document, so a
-        new version of the index works it out only for the documents it re-read."""
-        paragraphs = sorted(
+    def paragraphs(self) -> list[Unit]:
+        """The document's paragraphs in reading order, without boilerplate."""
+        return sorted(
             (u for u in self.units.values() if u.kind == "paragraph" and not u.boilerplate),
             key=lambda u: u.position,
         )
+
+    @cached_property
+    def preceding(self) -> dict[str, str]:
+        """Each paragraph's id -> the id of the paragraph before it. Kept with the document, so a
+        new version of the index works it out only for the documents it re-read."""
+        paragraphs = self.paragraphs
         return {
             unit.unit_id: before.unit_id
             for before, unit in zip(paragraphs, paragraphs[1:], strict=False)
@@ -81,10 +86,7 @@ class DocTerms:
         """Each paragraph that ends with a colon, and each subheading (``rag.text.introduces``)
         -> the ids of what it introduces: the list items right after it (``LIST_MARKER``), up to
         ``LIST_ITEMS``, or else the next paragraph."""
-        paragraphs = sorted(
-            (u for u in self.units.values() if u.kind == "paragraph" and not u.boilerplate),
-            key=lambda u: u.position,
-        )
+        paragraphs = self.paragraphs
         out: dict[str, tuple[str, ...]] = {}
         for i, unit in enumerate(paragraphs[:-1]):
             if not introduces(unit.text):
