@@ -127,3 +127,52 @@ def test_a_near_miss_lowers_the_answerable_probability(seed_chain) -> None:
     (miss, p_miss), (hit, p_hit) = scores.values()
     assert miss > 0 == hit
     assert p_miss < p_hit
+
+
+FLOOD_PLAN = """---
+title: How the city plans to cut flooding
+author: Dana Reyes
+---
+
+The city council approved a flood plan on Tuesday after two years of debate.
+
+## What the plan includes
+
+The plan has three main parts:
+
+- New storm drains along the river, costing $40 million.
+- A wetland park in the north district to soak up rain.
+- Higher building standards for homes in flood zones.
+
+Mayor Ana Ortiz said the plan would protect 12,000 homes.
+
+## Critics
+
+Some residents said the wetland park would take land from a planned school.
+"""
+
+
+def test_a_list_introduced_by_a_colon_is_quoted_item_by_item(tmp_path: Path, embedder) -> None:
+    """The real model on a Markdown page (written for this test, not from the evaluation): the
+    colon paragraph brings its three items, each cited; a subheading brings its paragraph; a
+    list item is quoted without its marker."""
+    from ..conftest import make_chain
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "flood.md").write_text(FLOOD_PLAN, encoding="utf-8")
+    chain = make_chain(tmp_path / "data", [folder], embedder)
+    parts = chain.ask("What are the main parts of the flood plan?")
+    assert not parts.refused
+    assert_grounded(parts)
+    assert [c.text for c in parts.citations] == [
+        "The plan has three main parts:",
+        "- New storm drains along the river, costing $40 million.",
+        "- A wetland park in the north district to soak up rain.",
+        "- Higher building standards for homes in flood zones.",
+    ]
+    critics = chain.ask("What do critics say about the plan?")
+    assert_grounded(critics)
+    assert "take land from a planned school" in critics.answer
+    drains = chain.ask("How much do the new storm drains cost?")
+    assert drains.answer.startswith("New storm drains along the river, costing $40 million.")
