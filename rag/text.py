@@ -341,6 +341,17 @@ def credits_document(sentence: str) -> bool:
 LIST_MARKER = re.compile(r"^\s*[-*\u2022]\s+")
 
 
+def item_start(text: str) -> int:
+    """Where the words of a list item begin, after its marker (0 for any other text): the marker
+    is how the loader marks the item, not something to quote.
+
+    >>> item_start("- A power attack."), item_start("A power attack.")
+    (2, 0)
+    """
+    marker = LIST_MARKER.match(text)
+    return marker.end() if marker else 0
+
+
 #: Closing punctuation: a line that ends in none of these is a fragment (a subheading, a caption).
 CLOSED = re.compile(r"[.!?:;\"'\u201d\u2019)\]]\s*$")
 

@@ -46,12 +46,12 @@ from rag.text import (
     BARE_BYLINE,
     BYLINE,
     CREDIT,
-    LIST_MARKER,
     asks_about_authorship,
     asks_where_it_ran,
     asks_who,
     credits_document,
     introduces,
+    item_start,
     keywords,
     split_sentences,
 )
@@ -430,8 +430,7 @@ def _with_sequel(span: tuple[Candidate, int, int]) -> Iterator[tuple[Candidate, 
     if cand.unit.text[end:].strip() or not _announces(cand):
         return
     for unit in cand.evidence.following:
-        marker = LIST_MARKER.match(unit.text)
-        begin = marker.end() if marker else 0
+        begin = item_start(unit.text)
         sentence = Sentence(unit, cand.evidence, begin, len(unit.text), unit.text[begin:], 0, 1)
         yield Candidate(sentence, cand.score, cand.features), begin, len(unit.text)
 

@@ -27,10 +27,10 @@ from rag.query.retrieval import Evidence
 from rag.text import (
     BYLINE,
     CLOSED,
-    LIST_MARKER,
     MONTHS,
     STOPWORDS,
     asks_about_document,
+    item_start,
     keywords,
     split_sentences,
 )
@@ -246,10 +246,9 @@ def sentences_of(evidence: Sequence[Evidence]) -> list[Sentence]:
             if unit.kind != "paragraph"
             else [(s.start, s.end, s.text) for s in split_sentences(unit.text)]
         )
-        marker = LIST_MARKER.match(unit.text)
-        if marker and spans and spans[0][0] < marker.end() < spans[0][1]:
-            # A list item's "- " is how the loader marks it, not something to quote.
-            spans[0] = (marker.end(), spans[0][1], unit.text[marker.end() : spans[0][1]])
+        begin = item_start(unit.text)
+        if begin and spans and spans[0][0] < begin < spans[0][1]:
+            spans[0] = (begin, spans[0][1], unit.text[begin : spans[0][1]])
         for index, (start, end, text) in enumerate(spans):
             out.append(Sentence(unit, ev, start, end, text, index, len(spans)))
     return out
