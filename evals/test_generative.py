@@ -31,12 +31,15 @@ THRESHOLDS = {
     # (test_quality.py; ratios 0.3/0.4 -> 0.3/0.3 by 0.0007 of held-out objective): facts
     # 0.882 -> 0.853 (one question of 34), precision 0.785 -> 0.778, drop share 0.412 -> 0.444,
     # refusals and false refusals equal. The three lines lowered to the measurement.
+    # Session 4: headlines lead or list, and a colon or subheading brings what it introduces
+    # (test_quality.py): precision 0.778 -> 0.798, facts, refusals and drop share equal; the
+    # precision line raised.
     "fact_recall": (">=", 0.85),
     # 0.769 -> 0.742 when the scorer gained its count features and bounded threshold
     # (test_quality.py): the evidence handed to the model changed; the verifier dropped less
     # (0.400 -> 0.333) at the same fact recall (0.735). After the refit with the document
     # answers: 0.734, drop share 0.350, one false refusal fewer. Lowered by that measured trade.
-    "citation_precision": (">=", 0.77),  # 0.7778, rounded down
+    "citation_precision": (">=", 0.79),  # 0.798, rounded down
     "refusal_accuracy": (">=", 0.50),
     # The generative answerer refuses exactly when the extractive one does: 2 of the subset's 34
     # answerable questions since the document answers (test_quality.py), 3 before.
