@@ -16,6 +16,7 @@ in the working directory, or the file named by ``RAG_CONFIG``), defaults.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -275,16 +276,14 @@ class Settings(BaseSettings):
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
         """Build settings from flat names (``top_k=3``) over the environment and ``rag.toml``,
-        turning validation errors into a ``ConfigError`` that names the setting."""
+        turning validation errors into a ``ConfigError`` that names each bad setting where it
+        was set: the argument, the ``RAG_*`` variable, or the key in the TOML file."""
         try:
             return cls(**cls.nest(overrides))
         except ValidationError as exc:
-            problems = "; ".join(
-                f"RAG_{_flat_name(err['loc']).upper()}: {err['msg']}" for err in exc.errors()
-            )
-            raise ConfigError(
-                f"invalid settings ({problems}); fix the environment or rag.toml"
-            ) from None
+            problems = "; ".join(_problem(err, overrides) for err in exc.errors())
+            message = f"invalid settings: {problems}; correct each where it is named"
+            raise ConfigError(message) from None
 
     def replace(self, **changes: Any) -> Settings:
         """These settings with some flat names changed, validated again."""
@@ -317,6 +316,33 @@ def _flat_name(loc: tuple[int | str, ...]) -> str:
     return str(loc[0])
 
 
+def _problem(err: Any, overrides: Mapping[str, Any]) -> str:
+    """One validation error, said where the user wrote the value: the value pydantic read is the
+    one of the highest source that has the name (arguments, environment, file:
+    ``settings_customise_sources``). Values are not repeated: one may be a key."""
+    loc = tuple(err["loc"])
+    name = _flat_name(loc)
+    unknown = err["type"] == "extra_forbidden"
+    if unknown:
+        known = Settings.flat_names()
+        if name in known and len(loc) > 1:
+            what = f"not a setting of [{loc[0]}]; it belongs in [{known[name]}] or at the top"
+        else:
+            close = difflib.get_close_matches(name, list(known), n=1)
+            what = "not a setting" + (f" (did you mean {close[0]}?)" if close else "")
+    else:
+        what = str(err["msg"])
+    if name in overrides:
+        return f"{name} (argument): {what}"
+    if not unknown and name in _from_env():
+        return f"{_ALSO_FROM_ENV.get(name, f'RAG_{name.upper()}')} (environment): {what}"
+    path = _toml_path()
+    if path is None:
+        return f"RAG_{name.upper()}: {what}"
+    table = loc[0] if len(loc) > 1 and name not in _from_toml() else None
+    return f"{f'[{table}] ' if table else ''}{name} in {path}: {what}"
+
+
 def _from_env() -> dict[str, str]:
     """``RAG_<NAME>`` for every flat name (case-insensitive, as pydantic-settings reads), plus
     the aliases in ``_ALSO_FROM_ENV``; other ``RAG_*`` variables are not settings and ignored."""
@@ -328,12 +354,18 @@ def _from_env() -> dict[str, str]:
     return found
 
 
-def _from_toml() -> dict[str, Any]:
+def _toml_path() -> Path | None:
+    """The TOML file settings are read from: ``RAG_CONFIG``, else ``rag.toml`` if present."""
     config = os.environ.get("RAG_CONFIG")
     path = Path(config or "rag.toml")
     if config and not path.is_file():
         raise ConfigError(f"RAG_CONFIG points to {config!r}, which does not exist; fix the path")
-    if not path.is_file():
+    return path if path.is_file() else None
+
+
+def _from_toml() -> dict[str, Any]:
+    path = _toml_path()
+    if path is None:
         return {}
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
