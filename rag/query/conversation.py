@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from rag.text import STOPWORDS, keywords
+from rag.text import STOPWORDS, keywords, normalize
 
 Message = dict[str, Any]
 
@@ -104,7 +104,14 @@ def needs_context(question: str) -> bool:
 
 
 def rewrite(question: str, history: Sequence[Any] | None) -> str:
-    """A standalone version of ``question`` given the earlier turns (unchanged if none needed)."""
+    """A standalone version of ``question`` given the earlier turns, in ``normalize``d form:
+    straight quotes and plain dashes, as the passages were embedded, so that "Russia–Iran"
+    typed with an en dash is the same question as with a hyphen (it was not: the two got
+    different answers to the README's own example)."""
+    return normalize(_standalone(question, history))
+
+
+def _standalone(question: str, history: Sequence[Any] | None) -> str:
     messages = normalize_history(history)
     if not messages or not needs_context(question):
         return question

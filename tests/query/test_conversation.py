@@ -29,6 +29,14 @@ def test_standalone_questions_are_left_alone() -> None:
     assert not needs_context("What did Anna Borshchevskaya write?")
 
 
+def test_the_question_is_read_with_plain_quotes_and_dashes_as_the_passages_were() -> None:
+    assert rewrite("Why doubt a Russia\u2013Iran split?", []) == "Why doubt a Russia-Iran split?"
+    assert rewrite("What\u2019s  the \u201cwedge\u201d?", None) == 'What\'s the "wedge"?'
+    assert rewrite("Where does he work?", ["Who is Alex\u00a0Vatanka?"]) == (
+        "Where does Alex Vatanka work?"
+    )
+
+
 def test_history_formats() -> None:
     pairs = normalize_history([["Q1", "A1"], "Q2", {"role": "assistant", "content": "A2"}, 5])
     assert [m["role"] for m in pairs] == ["user", "assistant", "user", "assistant"]
