@@ -35,10 +35,14 @@ def test_binding_beyond_loopback_needs_a_token() -> None:
     check_binding("127.0.0.1", None)
 
 
-def test_weak_tokens_are_refused_with_what_to_do() -> None:
+def test_weak_tokens_are_refused_with_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError) as info:
         Settings.load(api_token="short")
-    assert "RAG_API_TOKEN" in str(info.value) and "token_urlsafe" in str(info.value)
+    assert "api_token (argument)" in str(info.value) and "token_urlsafe" in str(info.value)
+    assert "short" not in str(info.value)  # a token, even a weak one, is not echoed
+    monkeypatch.setenv("RAG_API_TOKEN", "short")
+    with pytest.raises(ConfigError, match=r"RAG_API_TOKEN \(environment\).*token_urlsafe"):
+        Settings.load()
     assert Settings.load(api_token=TOKEN).server.api_token is not None
     assert TOKEN not in repr(Settings.load(api_token=TOKEN))
 
