@@ -20,6 +20,11 @@ from rag.index.chunking import Unit
 _AFTER_MARKERS = re.compile(r"(?<=\])\s+(?!\[)")
 
 REFUSAL = "The articles don't cover this question: nothing in them answers it."
+#: The answer to "who wrote the piece?" when the piece the question describes names no author.
+NO_AUTHOR = (
+    "The articles don't say who wrote it: the piece this question is about has no byline or "
+    "author line."
+)
 #: The answer to a question with no word to look for ("What happened?" with nothing before it).
 NOTHING_ASKED = (
     "The question names nothing to look for; ask about a person, place, event or claim in the "

@@ -319,6 +319,27 @@ CREDIT = re.compile(
 
 #: A byline that is only a name ("By Jane Doe and John Roe"), as loading makes from metadata.
 BARE_BYLINE = re.compile(r"^\s*[Bb]y\s+[^.!?]{0,80}$")
+#: "Who wrote the Washington Post piece?", "Who is the author of the WorldView analysis?": the
+#: asker wants the writer of a document, named by a word for one. "Who wrote that Russia is
+#: hardly interested ...?" asks who wrote a claim, which the text itself may say.
+_ASKS_FOR_AUTHOR = re.compile(
+    r"\b(?:who wrote|(?:author|writer) of|written by|by whom was)\s+(?:the|this|that)\s+"
+    r"(?:[\w'.-]+\s+){0,4}?(?:article|piece|analysis|column|op-ed|essay|commentary|story)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_author(question: str) -> bool:
+    """The question asks who wrote a document itself, which only its byline or author line says.
+
+    >>> asks_for_author("Who wrote the Washington Post piece?")
+    True
+    >>> asks_for_author("Who wrote that Russia is hardly interested in the axis?")
+    False
+    """
+    return bool(_ASKS_FOR_AUTHOR.search(question))
+
+
 _ASKS_WHO = re.compile(r"^\s*who\b|\bby whom\b|\bwritten by\b|\bname of the (author|writer)", re.I)
 
 

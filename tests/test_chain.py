@@ -19,7 +19,7 @@ from rag.index.embedding import Embedder
 from rag.index.loading import Document
 from rag.index.store import Filters
 from rag.query.features import FEATURES
-from rag.results import NOTHING_ASKED, REFUSAL
+from rag.results import NO_AUTHOR, NOTHING_ASKED, REFUSAL
 
 from .conftest import make_chain
 
@@ -121,6 +121,10 @@ def test_authorship_is_answered_from_the_described_documents_byline(
     credit = chain.ask("Where was the article about the northern railway originally published?")
     assert "The Northern Review" in credit.answer and not credit.refused
     assert chain.ask("Who wrote the article about the Mars rover landing?").refused
+    # The railway piece names the outlet it first ran in, not its writer: nothing says who wrote
+    # it, and the answer says so instead of quoting the credit or a sentence with "wrote".
+    unsigned = chain.ask("Who wrote the article about the northern railway?")
+    assert unsigned.refused and unsigned.answer == NO_AUTHOR and not unsigned.citations
 
 
 def test_a_byline_from_metadata_answers_who_wrote_it_and_nothing_else(

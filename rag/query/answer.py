@@ -41,12 +41,13 @@ from rag.query.features import (
 )
 from rag.query.retrieval import Evidence, Retrieval
 from rag.query.scorer import Scorer
-from rag.results import REFUSAL, Citation, Event
+from rag.results import NO_AUTHOR, REFUSAL, Citation, Event
 from rag.text import (
     BARE_BYLINE,
     BYLINE,
     CREDIT,
     asks_about_authorship,
+    asks_for_author,
     asks_where_it_ran,
     asks_who,
     credits_document,
@@ -265,9 +266,11 @@ class ExtractiveAnswerer:
         is heard; other questions take two). A why/how answer puts the sentences that carry
         someone's words (a quotation, "said X") first: the reasons the sources give, in the
         analysts' own words, before the narration around them."""
-        credit = self._credit(question, ranked)
+        described, credit = self._credit(question, ranked)
         if credit is not None:
             return self._render([(credit, credit.start, credit.end)], answerable)
+        if described and asks_for_author(question):
+            return Composed(NO_AUTHOR, True, [], answerable)
         if not ranked or answerable < threshold:
             return Composed(REFUSAL, True, [], answerable)
         best = ranked[0]
@@ -296,7 +299,7 @@ class ExtractiveAnswerer:
         return self._render([*_with_sequel(lead), *rest], answerable)
 
     @staticmethod
-    def _credit(question: str, ranked: list[Candidate]) -> Candidate | None:
+    def _credit(question: str, ranked: list[Candidate]) -> tuple[bool, Candidate | None]:
         """For "who wrote ...?" and "where did ... first run?": the byline or credit line of the
         document the question describes, which rarely shares a word with the question, so that
         the scorer cannot find it (the issue: a question about a document is answered from its
@@ -304,19 +307,25 @@ class ExtractiveAnswerer:
 
         The document is the one retrieval ranked first for the question's subject; it counts as
         described only when at least ``TOPIC_SHARE`` of the question's subject words occur in
-        its retrieved units (otherwise the usual scorer and refusal decide)."""
+        its retrieved units (otherwise the usual scorer and refusal decide). Returns whether a
+        document was described, and its credit line if it has one: "who wrote the piece?" about
+        a piece with none (a republication credit names an outlet, not a writer) is refused by
+        ``select`` rather than answered with the nearest sentence that says "wrote" (the seeds'
+        Washington Post analysis names no author, and "Who wrote the Washington Post piece?" was
+        answered with an analyst who "wrote" elsewhere).
+        """
         if not asks_about_authorship(question):
-            return None
+            return False, None
         content = sorted((c for c in ranked if not c.unit.describes_document),
                          key=lambda c: c.evidence.rank)  # fmt: skip
         if not content:
-            return None
+            return False, None
         doc_id = content[0].unit.doc_id
         topic = [t for t in keywords(question) if t not in _DOCUMENT_WORDS]
         units = {c.unit.unit_id: c.unit for c in ranked if c.unit.doc_id == doc_id}
         found = set().union(*(unit_keywords(u, u.text) for u in units.values()))
         if sum(same_family(t, found) for t in topic) < TOPIC_SHARE * len(topic):
-            return None
+            return False, None
         # A bare "By NAME" says who, and nothing else about the author ("where does the author
         # teach?" needs a bio line; "where did the author order her animals from?", the text).
         who = asks_who(question)
@@ -327,11 +336,11 @@ class ExtractiveAnswerer:
         ]  # fmt: skip
         # A byline answers "who wrote it?", a republication credit "where did it first run?".
         wants = CREDIT.search if asks_where_it_ran(question) else BYLINE.match
-        return (
-            min(credits, key=lambda c: (not wants(c.text), c.evidence.rank, c.index))
-            if credits
-            else None
-        )
+        if asks_for_author(question):
+            credits = [c for c in credits if BYLINE.match(c.text)]
+        if not credits:
+            return True, None
+        return True, min(credits, key=lambda c: (not wants(c.text), c.evidence.rank, c.index))
 
     @staticmethod
     def _span(cand: Candidate, question_terms: set[str]) -> tuple[Candidate, int, int]:

@@ -7,7 +7,7 @@ import pytest
 
 from rag.index.loading import load_document
 from rag.query.features import FEATURES
-from rag.results import Answer
+from rag.results import NO_AUTHOR, Answer
 from rag.text import normalize
 
 pytestmark = pytest.mark.slow
@@ -79,6 +79,17 @@ def test_factoid_answers_quote_the_fact(seed_chain, question: str, expected: str
     assert not answer.refused
     assert expected in answer.answer
     assert_grounded(answer)
+
+
+def test_who_wrote_a_piece_is_its_byline_or_that_it_has_none(seed_chain) -> None:
+    """The Weekly Standard piece has an author line; the Washington Post analysis names no
+    author, so "who wrote it?" says that instead of quoting an analyst who "wrote" elsewhere."""
+    signed = seed_chain.ask("Who wrote the Weekly Standard article?")
+    assert signed.answer == "Lee Smith is a senior editor at The Weekly Standard. [1]"
+    unsigned = seed_chain.ask("Who wrote the Washington Post piece?")
+    assert unsigned.refused and unsigned.answer == NO_AUTHOR and not unsigned.citations
+    claim = seed_chain.ask("Who wrote that it is difficult to drive a wedge between the two?")
+    assert "Borshchevskaya" in claim.answer
 
 
 def test_headline_answers_name_outlet_and_date(seed_chain) -> None:
