@@ -319,25 +319,46 @@ CREDIT = re.compile(
 
 #: A byline that is only a name ("By Jane Doe and John Roe"), as loading makes from metadata.
 BARE_BYLINE = re.compile(r"^\s*[Bb]y\s+[^.!?]{0,80}$")
-#: "Who wrote the Washington Post piece?", "Who is the author of the WorldView analysis?": the
-#: asker wants the writer of a document, named by a word for one. "Who wrote that Russia is
-#: hardly interested ...?" asks who wrote a claim, which the text itself may say.
-_ASKS_FOR_AUTHOR = re.compile(
-    r"\b(?:who wrote|(?:author|writer) of|written by|by whom was)\s+(?:the|this|that)\s+"
-    r"(?:[\w'.-]+\s+){0,4}?(?:article|piece|analysis|column|op-ed|essay|commentary|story)\b",
-    re.IGNORECASE,
+#: A document named by a word for one: "the Washington Post piece", "this analysis".
+_A_PIECE = (
+    r"(?:the|this|that)\s+(?:[\w'.-]+\s+){0,4}?"
+    r"(?:article|piece|analysis|column|op-ed|essay|commentary|story)\b"
 )
+#: Questions about a piece itself, which its byline, credit line or metadata answer, not its
+#: text: "Who wrote the Washington Post piece?" (but not "Who wrote that Russia is hardly
+#: interested ...?", about a claim), "Which outlet published the harbour article?", "When was
+#: this analysis published?".
+_PIECE_QUESTIONS: dict[str, re.Pattern[str]] = {
+    "author": re.compile(
+        rf"\b(?:who wrote|(?:author|writer) of|written by|by whom was)\s+{_A_PIECE}", re.I
+    ),
+    "outlet": re.compile(
+        r"\b(?:which|what) (?:outlet|publication|newspaper|paper|site|website|magazine)\s+"
+        rf"(?:published|ran|carried|printed)\s+{_A_PIECE}|\bwhere was\s+{_A_PIECE}.*\bpublished",
+        re.I,
+    ),
+    "date": re.compile(
+        rf"\bwhen (?:was|were)\s+{_A_PIECE}.*\b(?:published|written|posted|released)\b|"
+        rf"\b(?:what|which) (?:date|day)\b.*\b(?:publish|post)\w*\s+{_A_PIECE}|"
+        rf"\b(?:what|which) (?:date|day) (?:was|were)\s+{_A_PIECE}.*\b(?:published|posted)\b",
+        re.I,
+    ),
+}
 
 
-def asks_for_author(question: str) -> bool:
-    """The question asks who wrote a document itself, which only its byline or author line says.
+def asks_about_piece(question: str) -> str | None:
+    """What a question asks about a piece itself ("author", "outlet" or "date"), or None.
 
-    >>> asks_for_author("Who wrote the Washington Post piece?")
+    >>> asks_about_piece("Who wrote the Washington Post piece?")
+    'author'
+    >>> asks_about_piece("When was the harbour article published?")
+    'date'
+    >>> asks_about_piece("Which outlet published the harbour article?")
+    'outlet'
+    >>> asks_about_piece("Who wrote that Russia is hardly interested in the axis?") is None
     True
-    >>> asks_for_author("Who wrote that Russia is hardly interested in the axis?")
-    False
     """
-    return bool(_ASKS_FOR_AUTHOR.search(question))
+    return next((k for k, p in _PIECE_QUESTIONS.items() if p.search(question)), None)
 
 
 _ASKS_WHO = re.compile(r"^\s*who\b|\bby whom\b|\bwritten by\b|\bname of the (author|writer)", re.I)

@@ -151,6 +151,41 @@ def test_a_byline_from_metadata_answers_who_wrote_it_and_nothing_else(
     assert "By Lena Park" not in moved.answer
 
 
+def test_where_and_when_a_piece_ran_come_from_its_credit_or_its_metadata(
+    tmp_path: Path, fake_embedder: Embedder
+) -> None:
+    """ "Which outlet published the ... article?" and "When was it published?" are answered from
+    a credit line, else from the outlet and date the metadata gives, quoted with the title the
+    citation points to; a piece that says neither is refused, not answered from its text."""
+    chain = _chain_over(tmp_path, fake_embedder, {
+        "harbour.txt": "Harbour expansion approved\n\nThe city council approved a 40 million "
+        "euro harbour expansion on Tuesday.\n\nWork will start in spring.\n",
+        "harbour.meta.toml": 'title = "Harbour expansion approved"\noutlet = "Bergen Daily"\n'
+        'date = "2025-03-14"\n',
+        "rail.txt": "A new railway for the north\n\nThe northern railway opened its first 40 "
+        "kilometres of track this week.\n\nThis article is republished from The Northern "
+        "Review.\n",
+        "rain.txt": "Rain records broken\n\nRainfall in March reached 120 mm in Bergen, a "
+        "record the Bergen Daily published.\n",
+    })  # fmt: skip
+    shown = "Title: \u201cHarbour expansion approved\u201d (Bergen Daily, Mar 14, 2025). [1]"
+    for question in (
+        "Which outlet published the harbour expansion article?",
+        "When was the harbour expansion article published?",
+    ):
+        answer = chain.ask(question)
+        assert answer.answer == shown, question
+        assert answer.citations[0].locator == "title"
+    credit = chain.ask("Which newspaper published the article about the northern railway?")
+    assert credit.answer == "This article is republished from The Northern Review. [1]"
+    for question in (
+        "Which newspaper published the article about rain records?",
+        "When was the article about rain records published?",
+    ):
+        assert chain.ask(question).answer == REFUSAL, question
+    assert "spring" in chain.ask("When will work on the harbour expansion start?").answer
+
+
 def test_units_that_describe_their_document() -> None:
     def unit(text: str, kind: UnitKind = "paragraph") -> Unit:
         return Unit("u", "d", "a.txt", "T", kind, 1, 1, text)

@@ -67,12 +67,16 @@ class Unit:
         return f"{self.kind} {self.ordinal}"
 
     @property
-    def attribution(self) -> str:
-        """What an answer shows beside a quoted headline: its outlet and date ("The Washington
-        Post, Dec 29, 2025"); empty for other units, whose outlet is in the citation."""
-        if self.kind != "headline":
-            return ""
+    def published(self) -> str:
+        """Where and when the unit ran, as an answer shows it beside a quoted headline or title
+        ("The Washington Post, Dec 29, 2025"); empty when neither is known."""
         return ", ".join(x for x in (self.outlet, self._shown_date()) if x)
+
+    @property
+    def attribution(self) -> str:
+        """What a headline is read with (``published``); empty for other units, whose outlet
+        is in the citation."""
+        return self.published if self.kind == "headline" else ""
 
     def _shown_date(self) -> str:
         """The date as citations show it ("Jan 6, 2026"); empty when there is none."""

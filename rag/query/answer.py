@@ -47,7 +47,7 @@ from rag.text import (
     BYLINE,
     CREDIT,
     asks_about_authorship,
-    asks_for_author,
+    asks_about_piece,
     asks_where_it_ran,
     asks_who,
     credits_document,
@@ -269,8 +269,11 @@ class ExtractiveAnswerer:
         described, credit = self._credit(question, ranked)
         if credit is not None:
             return self._render([(credit, credit.start, credit.end)], answerable)
-        if described and asks_for_author(question):
-            return Composed(NO_AUTHOR, True, [], answerable)
+        if described:
+            # The piece the question is about does not say (who wrote it, where or when it ran):
+            # the nearest sentence with "wrote" or "published" in it would answer another question.
+            author = asks_about_piece(question) == "author"
+            return Composed(NO_AUTHOR if author else REFUSAL, True, [], answerable)
         if not ranked or answerable < threshold:
             return Composed(REFUSAL, True, [], answerable)
         best = ranked[0]
@@ -301,20 +304,24 @@ class ExtractiveAnswerer:
     @staticmethod
     def _credit(question: str, ranked: list[Candidate]) -> tuple[bool, Candidate | None]:
         """For "who wrote ...?" and "where did ... first run?": the byline or credit line of the
-        document the question describes, which rarely shares a word with the question, so that
-        the scorer cannot find it (the issue: a question about a document is answered from its
-        metadata and the unit that states it).
+        document the question describes (for "which outlet published the ... piece?" and "when
+        was it published?", else its title, shown with the outlet and date of its metadata),
+        which rarely shares a word with the question, so that the scorer cannot find it (the
+        issue: a question about a document is answered from its metadata and the unit that
+        states it).
 
         The document is the one retrieval ranked first for the question's subject; it counts as
         described only when at least ``TOPIC_SHARE`` of the question's subject words occur in
         its retrieved units (otherwise the usual scorer and refusal decide). Returns whether a
-        document was described, and its credit line if it has one: "who wrote the piece?" about
-        a piece with none (a republication credit names an outlet, not a writer) is refused by
-        ``select`` rather than answered with the nearest sentence that says "wrote" (the seeds'
-        Washington Post analysis names no author, and "Who wrote the Washington Post piece?" was
-        answered with an analyst who "wrote" elsewhere).
+        piece was described whose byline, credit or metadata had to answer, and the unit that
+        does if there is one: "who wrote the piece?" about a piece with none (a republication
+        credit names an outlet, not a writer) is refused by ``select`` rather than answered with
+        the nearest sentence that says "wrote" (the seeds' Washington Post analysis names no
+        author, and "Who wrote the Washington Post piece?" was answered with an analyst who
+        "wrote" elsewhere).
         """
-        if not asks_about_authorship(question):
+        piece = asks_about_piece(question)
+        if not (piece or asks_about_authorship(question)):
             return False, None
         content = sorted((c for c in ranked if not c.unit.describes_document),
                          key=lambda c: c.evidence.rank)  # fmt: skip
@@ -336,10 +343,22 @@ class ExtractiveAnswerer:
         ]  # fmt: skip
         # A byline answers "who wrote it?", a republication credit "where did it first run?".
         wants = CREDIT.search if asks_where_it_ran(question) else BYLINE.match
-        if asks_for_author(question):
+        if piece == "author" and who:
             credits = [c for c in credits if BYLINE.match(c.text)]
+        elif piece in ("outlet", "date"):
+            # Where or when a piece ran: a credit line says where it first ran; otherwise the
+            # document's own metadata, quoted with its title. With neither it is refused: asked
+            # "Which outlet published the WorldView analysis?" (no title line to quote), the
+            # scorer had answered with a sentence that names the Wall Street Journal.
+            lines = [c for c in credits if CREDIT.search(c.text)] if piece == "outlet" else []
+            title = next(
+                (c for c in ranked if c.unit.doc_id == doc_id and c.unit.kind == "title"
+                 and (c.unit.outlet if piece == "outlet" else c.unit.date)),
+                None,
+            )  # fmt: skip
+            return True, min(lines, key=lambda c: (c.evidence.rank, c.index)) if lines else title
         if not credits:
-            return True, None
+            return piece == "author" and who, None
         return True, min(credits, key=lambda c: (not wants(c.text), c.evidence.rank, c.index))
 
     @staticmethod
@@ -396,12 +415,12 @@ class ExtractiveAnswerer:
             unit = cand.unit
             n = numbers.setdefault(unit.unit_id, len(numbers) + 1)
             quote = unit.text[start:end]
-            if unit.kind == "headline":
-                by = unit.attribution
+            if unit.kind in ("headline", "title"):
+                label, by = unit.kind.capitalize(), unit.published
                 sentences.append(
-                    f"Headline: \u201c{unit.text}\u201d ({by}). [{n}]"
+                    f"{label}: \u201c{unit.text}\u201d ({by}). [{n}]"
                     if by
-                    else f"Headline: \u201c{unit.text}\u201d. [{n}]"
+                    else f"{label}: \u201c{unit.text}\u201d. [{n}]"
                 )
             else:
                 sentences.append(f"{quote} [{n}]")

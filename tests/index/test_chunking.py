@@ -59,6 +59,8 @@ def test_headlines_carry_outlet_and_iso_date() -> None:
     assert second.locator == "headline 2 (Jan 6, 2026)"
     assert second.attribution == "The Jerusalem Post, Jan 6, 2026"
     assert not [u for u in _units(STANDARD) if u.kind != "headline" and u.attribution]
+    title = _units(STANDARD)[0]
+    assert title.published == "The Weekly Standard" and not title.attribution  # no date known
     assert headlines[-1].date == "2025-12-22"
     assert {h.date for h in headlines} == {
         "2026-01-06",

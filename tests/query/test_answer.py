@@ -32,8 +32,8 @@ def assert_grounded(answer: Answer) -> None:
         said = normalize(piece[: found.start()]).rstrip()
         citation = by_n[int(found.group(1))]
         cited = normalize(citation.text)
-        if citation.kind == "headline":  # rendered as: Headline: "<text>" (<outlet>, <date>).
-            framed = re.fullmatch(r'Headline: "(.+)" \((.+)\)\.?', said)
+        if citation.kind in ("headline", "title"):  # Headline: "<text>" (<outlet>, <date>).
+            framed = re.fullmatch(rf'{citation.kind.capitalize()}: "(.+)" \((.+)\)\.?', said)
             assert framed and citation.outlet and citation.outlet in framed.group(2), said
             said = framed.group(1)
         assert said.rstrip(".") in cited, (said, cited[:80])
