@@ -333,8 +333,8 @@ _PIECE_QUESTIONS: dict[str, re.Pattern[str]] = {
         rf"\b(?:who wrote|(?:author|writer) of|written by|by whom was)\s+{_A_PIECE}", re.I
     ),
     "outlet": re.compile(
-        r"\b(?:which|what) (?:outlet|publication|newspaper|paper|site|website|magazine)\s+"
-        rf"(?:published|ran|carried|printed)\s+{_A_PIECE}|\bwhere was\s+{_A_PIECE}.*\bpublished",
+        r"\b(?:(?:which|what) (?:outlet|publication|newspaper|paper|site|website|magazine)|who)"
+        rf"\s+(?:published|ran|carried|printed)\s+{_A_PIECE}|\bwhere was\s+{_A_PIECE}.*\bpublished",
         re.I,
     ),
     "date": re.compile(
@@ -354,6 +354,8 @@ def asks_about_piece(question: str) -> str | None:
     >>> asks_about_piece("When was the harbour article published?")
     'date'
     >>> asks_about_piece("Which outlet published the harbour article?")
+    'outlet'
+    >>> asks_about_piece("Who published the harbour article?")
     'outlet'
     >>> asks_about_piece("Who wrote that Russia is hardly interested in the axis?") is None
     True
