@@ -95,6 +95,9 @@ def test_the_extractive_answer_quotes_the_memo_only_as_what_it_says(
             markers = [int(n) for n in re.findall(r"\[(\d+)\]", sentence)]
             assert markers, f"uncited sentence: {sentence!r}"
             body = re.sub(r"\s*(\[\d+\]\s*)+$", "", sentence)
+            # A headline or title is quoted framed: Title: “<text>” (<outlet>, <date>).
+            framed = re.fullmatch(r"(?:Headline|Title): \u201c(.+)\u201d(?: \(.+\))?\.?", body)
+            body = framed.group(1) if framed else body
             cited = " ".join(by_n[n].text for n in markers)
             assert body.rstrip(".") in cited, f"{body!r} is not a quote of what it cites"
             if "password" in body or "arrested" in body:
