@@ -266,14 +266,13 @@ class ExtractiveAnswerer:
         is heard; other questions take two). A why/how answer puts the sentences that carry
         someone's words (a quotation, "said X") first: the reasons the sources give, in the
         analysts' own words, before the narration around them."""
-        described, credit = self._credit(question, ranked)
+        unsaid, credit = self._credit(question, ranked)
         if credit is not None:
             return self._render([(credit, credit.start, credit.end)], answerable)
-        if described:
+        if unsaid is not None:
             # The piece the question is about does not say (who wrote it, where or when it ran):
             # the nearest sentence with "wrote" or "published" in it would answer another question.
-            author = asks_about_piece(question) == "author"
-            return Composed(NO_AUTHOR if author else REFUSAL, True, [], answerable)
+            return Composed(unsaid, True, [], answerable)
         if not ranked or answerable < threshold:
             return Composed(REFUSAL, True, [], answerable)
         best = ranked[0]
@@ -302,7 +301,7 @@ class ExtractiveAnswerer:
         return self._render([*_with_sequel(lead), *rest], answerable)
 
     @staticmethod
-    def _credit(question: str, ranked: list[Candidate]) -> tuple[bool, Candidate | None]:
+    def _credit(question: str, ranked: list[Candidate]) -> tuple[str | None, Candidate | None]:
         """For "who wrote ...?" and "where did ... first run?": the byline or credit line of the
         document the question describes (for "which outlet published the ... piece?" and "when
         was it published?", else its title, shown with the outlet and date of its metadata),
@@ -312,27 +311,27 @@ class ExtractiveAnswerer:
 
         The document is the one retrieval ranked first for the question's subject; it counts as
         described only when at least ``TOPIC_SHARE`` of the question's subject words occur in
-        its retrieved units (otherwise the usual scorer and refusal decide). Returns whether a
-        piece was described whose byline, credit or metadata had to answer, and the unit that
-        does if there is one: "who wrote the piece?" about a piece with none (a republication
-        credit names an outlet, not a writer) is refused by ``select`` rather than answered with
-        the nearest sentence that says "wrote" (the seeds' Washington Post analysis names no
-        author, and "Who wrote the Washington Post piece?" was answered with an analyst who
-        "wrote" elsewhere).
+        its retrieved units (otherwise the usual scorer and refusal decide). Returns the refusal
+        to give when a piece was described whose byline, credit or metadata had to answer and
+        none does, else None; and the unit that answers, if one does. "Who wrote the piece?"
+        about a piece with no byline (a republication credit names an outlet, not a writer) is
+        so refused rather than answered with the nearest sentence that says "wrote" (the seeds'
+        Washington Post analysis names no author, and "Who wrote the Washington Post piece?"
+        was answered with an analyst who "wrote" elsewhere).
         """
         piece = asks_about_piece(question)
         if not (piece or asks_about_authorship(question)):
-            return False, None
+            return None, None
         content = sorted((c for c in ranked if not c.unit.describes_document),
                          key=lambda c: c.evidence.rank)  # fmt: skip
         if not content:
-            return False, None
+            return None, None
         doc_id = content[0].unit.doc_id
         topic = [t for t in keywords(question) if t not in _DOCUMENT_WORDS]
         units = {c.unit.unit_id: c.unit for c in ranked if c.unit.doc_id == doc_id}
         found = set().union(*(unit_keywords(u, u.text) for u in units.values()))
         if sum(same_family(t, found) for t in topic) < TOPIC_SHARE * len(topic):
-            return False, None
+            return None, None
         # A bare "By NAME" says who, and nothing else about the author ("where does the author
         # teach?" needs a bio line; "where did the author order her animals from?", the text).
         who = asks_who(question)
@@ -341,8 +340,6 @@ class ExtractiveAnswerer:
             if c.unit.doc_id == doc_id and c.unit.kind == "paragraph" and credits_document(c.text)
             and (who or not BARE_BYLINE.match(c.text))
         ]  # fmt: skip
-        # A byline answers "who wrote it?", a republication credit "where did it first run?".
-        wants = CREDIT.search if asks_where_it_ran(question) else BYLINE.match
         if piece == "author" and who:
             credits = [c for c in credits if BYLINE.match(c.text)]
         elif piece in ("outlet", "date"):
@@ -356,10 +353,13 @@ class ExtractiveAnswerer:
                  and (c.unit.outlet if piece == "outlet" else c.unit.date)),
                 None,
             )  # fmt: skip
-            return True, min(lines, key=lambda c: (c.evidence.rank, c.index)) if lines else title
+            ran = min(lines, key=lambda c: (c.evidence.rank, c.index)) if lines else title
+            return (REFUSAL if ran is None else None), ran
         if not credits:
-            return piece == "author" and who, None
-        return True, min(credits, key=lambda c: (not wants(c.text), c.evidence.rank, c.index))
+            return (NO_AUTHOR if piece == "author" and who else None), None
+        # A byline answers "who wrote it?", a republication credit "where did it first run?".
+        wants = CREDIT.search if asks_where_it_ran(question) else BYLINE.match
+        return None, min(credits, key=lambda c: (not wants(c.text), c.evidence.rank, c.index))
 
     @staticmethod
     def _span(cand: Candidate, question_terms: set[str]) -> tuple[Candidate, int, int]:
