@@ -197,6 +197,7 @@ class RagChain:
                 progress,
                 self.settings.index.sentence_window,
                 self.settings.index.max_passage_tokens,
+                self.settings.index.window_vectors == "pooled",
             )
         if self._retriever is not None:
             self._retriever.refresh()

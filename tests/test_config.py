@@ -37,6 +37,8 @@ def test_fingerprint_depends_on_model_and_splitting() -> None:
     assert base.index.fingerprint("m1") == Settings.load().index.fingerprint("m1")
     assert base.index.fingerprint("m1") != base.index.fingerprint("m2")
     assert base.index.fingerprint("m1") != Settings.load(sentence_window=3).index.fingerprint("m1")
+    encoded = Settings.load(window_vectors="encoded")
+    assert base.index.fingerprint("m1") != encoded.index.fingerprint("m1")
 
 
 def test_openai_key_is_read_in_one_place_and_never_shown(

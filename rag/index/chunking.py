@@ -88,12 +88,17 @@ class Unit:
 
 @dataclass(frozen=True)
 class Passage:
-    """The text embedded for (part of) a unit; ``window`` counts sentence windows from 0."""
+    """The text embedded for (part of) a unit; ``window`` counts sentence windows from 0.
+
+    ``span`` is where a sentence window lies in its unit's whole passage (the one whose id is the
+    unit's), so that its vector can be pooled from that passage's pass (``embed_passages``);
+    None for the whole passage, and for windows of a unit too long to have one."""
 
     passage_id: str
     unit: Unit
     text: str
     window: int = 0
+    span: tuple[int, int] | None = None
 
 
 def doc_id_for(source: str) -> str:
@@ -335,13 +340,15 @@ def split_passages(
             continue
         if tokens > SENTENCE_WINDOWS_UP_TO * max_tokens:
             continue
-        sentences = [s.text for s in split_sentences(text)]
+        sentences = split_sentences(text)
         if len(sentences) <= sentence_window:
             continue
         for i in range(len(sentences) - sentence_window + 1):
-            chunk = " ".join(sentences[i : i + sentence_window])
-            if count_tokens(chunk) <= max_tokens:
-                passages.append(Passage(f"{unit.unit_id}:s{i}", unit, chunk, i))
+            run = sentences[i : i + sentence_window]
+            chunk = " ".join(s.text for s in run)
+            span = (run[0].start, run[-1].end) if tokens <= max_tokens else None
+            if span or count_tokens(chunk) <= max_tokens:
+                passages.append(Passage(f"{unit.unit_id}:s{i}", unit, chunk, i, span))
     return passages
 
 

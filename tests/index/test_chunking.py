@@ -111,8 +111,21 @@ def test_sentence_windows_cite_their_paragraph() -> None:
     passages = split_passages(units, lambda t: len(t.split()), max_tokens=254)
     extra = [p for p in passages if ":s" in p.passage_id]
     assert extra
+    whole = {p.passage_id: p.text for p in passages if p.span is None}
     for p in extra:
         assert p.text in p.unit.norm_text
+        assert p.span is not None
+        start, end = p.span
+        assert whole[p.unit.unit_id][start:end] == p.text
+
+
+def test_a_window_of_a_unit_too_long_for_one_pass_has_no_span() -> None:
+    units = _units(WORLDVIEW)
+    longest = max(units, key=lambda u: len(u.text.split()))
+    limit = len(longest.norm_text.split()) - 1
+    passages = split_passages([longest], lambda t: len(t.split()), max_tokens=limit)
+    assert longest.unit_id not in {p.passage_id for p in passages}
+    assert all(p.span is None for p in passages)
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """The embedding backends on the real model: the int8 file is made from the float32 export, kept
-close to it, and indexed apart from it; broken files get errors that say what to do."""
+close to it, and indexed apart from it; sentence windows pooled from their paragraph's pass agree
+across backends; broken files get errors that say what to do."""
 
 from __future__ import annotations
 
@@ -124,3 +125,38 @@ def test_a_model_without_token_types_exports_and_agrees(
 
     session = ort.InferenceSession(str(onnx.onnx_path), providers=["CPUExecutionProvider"])
     assert {i.name for i in session.get_inputs()} == {"input_ids", "attention_mask"}
+
+
+def _windows() -> tuple[list[str], list[list[tuple[int, int]]]]:
+    from rag.text import split_sentences
+
+    texts = [t for t in _paragraphs() if len(split_sentences(t)) >= 3][:6]
+    spans = []
+    for text in texts:
+        s = split_sentences(text)
+        spans.append([(s[i].start, s[i + 1].end) for i in range(len(s) - 1)])
+    return texts, spans
+
+
+def test_pooled_windows_come_from_the_paragraph_pass(float32: OnnxEmbedder) -> None:
+    texts, spans = _windows()
+    whole, parts = float32.embed_spans(texts, spans)
+    assert np.allclose(whole, float32.embed_array(texts), atol=1e-5)
+    alone = float32.embed_array([texts[0][a:b] for a, b in spans[0]])
+    for got, own in zip(parts[0], alone, strict=True):
+        assert abs(np.linalg.norm(got) - 1) < 1e-5
+        # About the window's own meaning, coloured by its paragraph: close, not identical.
+        assert 0.8 < float(np.dot(got, own)) < 0.9999
+    assert [len(p) for p in parts] == [len(s) for s in spans]
+
+
+def test_torch_pools_windows_as_onnx_does(float32: OnnxEmbedder) -> None:
+    from rag.index.embedding import TorchEmbedder
+
+    texts, spans = _windows()
+    whole, parts = float32.embed_spans(texts, spans)
+    twhole, tparts = TorchEmbedder(float32.model_path).embed_spans(texts, spans)
+    assert float((np.asarray(whole) * np.asarray(twhole)).sum(axis=1).min()) > 0.9999
+    flat = np.asarray([v for p in parts for v in p])
+    tflat = np.asarray([v for p in tparts for v in p])
+    assert float((flat * tflat).sum(axis=1).min()) > 0.9999

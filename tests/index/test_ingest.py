@@ -117,16 +117,16 @@ def test_interrupted_ingest_leaves_previous_index_usable(
     target.write_text(target.read_text(encoding="utf-8") + "\nA late addition.\n", "utf-8")
 
     calls = {"n": 0}
-    real_embed = embedder.embed
 
-    def failing(texts: list[str]) -> list[list[float]]:
+    def failing(*args: object) -> list[list[float]]:
         calls["n"] += 1
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(embedder, "embed", failing)
-    with pytest.raises(KeyboardInterrupt):
-        chain.ingest()
-    monkeypatch.setattr(embedder, "embed", real_embed)
+    with monkeypatch.context() as patched:
+        patched.setattr(embedder, "embed", failing)
+        patched.setattr(embedder, "embed_spans", failing)
+        with pytest.raises(KeyboardInterrupt):
+            chain.ingest()
     assert calls["n"] == 1
 
     answer = chain.ask("Who is Alex Vatanka?")
