@@ -373,7 +373,7 @@ class OnnxEmbedder(Embedder):
 
         partial = self.onnx_path.with_name(f".{self.onnx_path.name}.{os.getpid()}.partial")
         root = logging.getLogger()
-        level = root.level
+        level, handlers = root.level, list(root.handlers)
         try:
             root.setLevel(logging.ERROR)  # its advice to pre-process first, which changes nothing
             quantize_dynamic(
@@ -400,7 +400,10 @@ class OnnxEmbedder(Embedder):
                 "set RAG_EMBED_BACKEND=onnx"
             ) from exc
         finally:
+            # The quantiser also calls logging.basicConfig, which would print every library's
+            # debug messages (bm25s logs at DEBUG) for the rest of the process.
             root.setLevel(level)
+            root.handlers[:] = handlers
             partial.unlink(missing_ok=True)
 
     @property

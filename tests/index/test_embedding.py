@@ -50,6 +50,20 @@ def test_int8_is_made_once_from_the_float32_file(int8: OnnxEmbedder) -> None:
     assert not list(int8.cache_dir.glob(".*partial"))
 
 
+def test_quantising_leaves_logging_as_it_was(float32: OnnxEmbedder, tmp_path: Path) -> None:
+    import logging
+
+    shutil.copy(float32.float32_path, tmp_path / float32.float32_path.name)
+    root = logging.getLogger()
+    kept = list(root.handlers)
+    root.handlers.clear()  # as in a plain process (pytest's own handlers hide basicConfig)
+    try:
+        OnnxEmbedder(float32.model_path, tmp_path, int8=True).warm_up()
+        assert root.handlers == []
+    finally:
+        root.handlers[:] = kept
+
+
 def test_int8_vectors_stay_close_to_float32(float32: OnnxEmbedder, int8: OnnxEmbedder) -> None:
     texts = _paragraphs()
     agreement = (float32.embed_array(texts) * int8.embed_array(texts)).sum(axis=1)
