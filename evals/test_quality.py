@@ -84,12 +84,18 @@ from .conftest import CORPUS2, SEEDS
 # held-out objective 1.6827 -> 1.6747 (facts -0.4, precision -0.4, refusals -0.1 points). Here
 # hit@1/hit@5/mrr and facts equal, precision 0.888 -> 0.901, citation recall 0.940 -> 0.955, but
 # false refusals 1 -> 2 of 68; that line lowered, the precision and citation-recall lines raised.
+# Then a candidate sentence of a paragraph is scored with its vector pooled from the paragraph's
+# pass, read in context (rag/query/answer.py), chosen on dev: held-out objective 1.6747 ->
+# 1.6826, question AUC 0.8621 -> 0.8675. Here facts and refusals equal, false refusals 2 -> 1 of
+# 68, but precision 0.901 -> 0.876 and citation recall 0.955 -> 0.925 (more second sentences
+# quoted); the second corpus gained facts 0.812 -> 0.846 and lost false refusals 7 -> 5 of 117.
+# The precision and citation-recall lines lowered by this measured trade, false refusals raised.
 THRESHOLDS = {
     "fact_recall": (">=", 0.91),
-    "citation_precision": (">=", 0.90),
-    "citation_recall": (">=", 0.95),
+    "citation_precision": (">=", 0.87),
+    "citation_recall": (">=", 0.92),
     "refusal_accuracy": (">=", 0.56),
-    "false_refusal_rate": ("<=", 0.03),
+    "false_refusal_rate": ("<=", 0.015),
     "hit@5": (">=", 0.94),
     "hit@1": (">=", 0.86),
     "mrr": (">=", 0.89),
@@ -194,9 +200,12 @@ CORPUS2_THRESHOLDS = {
     # 117, refusals equal, precision 0.820 -> 0.814; the facts and false-refusal lines raised.
     # A lead sentence ending in a colon followed by the list it introduces (answer.py): facts
     # 0.803 -> 0.812, precision 0.811 -> 0.819, citation recall 0.891 -> 0.900; lines raised.
-    "fact_recall": (">=", 0.81),
+    # Sentences read in their paragraph (see THRESHOLDS): facts 0.812 -> 0.846, false refusals
+    # 7 -> 5 of 117, refusals 11 -> 12 of 25, but precision 0.822 -> 0.808 and citation recall
+    # 0.900 -> 0.893; the precision line lowered, the facts and false-refusal lines raised.
+    "fact_recall": (">=", 0.84),
     # 0.82 with lead-or-list headlines (see THRESHOLDS): precision 0.819 -> 0.822, facts equal.
-    "citation_precision": (">=", 0.82),
+    "citation_precision": (">=", 0.80),
     "citation_recall": (">=", 0.89),
     # 0.24 -> 0.16 (6 -> 4 of 25) when the stemmer moved from NLTK's Porter to Snowball's
     # (cold start -0.9 s) and the scorer was refit: the choice was made on dev (held-out
@@ -207,9 +216,9 @@ CORPUS2_THRESHOLDS = {
     # sentence windows (see THRESHOLDS), every other line here unchanged: two near misses
     # ("What is the name of Samoa's prime minister?" answered with a sentence about "the prime
     # minister") crossed the threshold, which dev's cross-validation did not foresee (refusals
-    # 0.523 -> 0.522 there).
-    "refusal_accuracy": (">=", 0.44),
-    "false_refusal_rate": ("<=", 0.06),
+    # 0.523 -> 0.522 there); 0.48 with sentences read in their paragraph.
+    "refusal_accuracy": (">=", 0.48),
+    "false_refusal_rate": ("<=", 0.05),
     "hit@5": (">=", 0.90),
     "hit@1": (">=", 0.75),
     "mrr": (">=", 0.82),

@@ -37,7 +37,14 @@ def test_answer_cites_the_unit_that_states_it(fake_chain: RagChain) -> None:
         assert citation.quotes and all(q in answer.answer for q in citation.quotes)
 
 
-def test_question_with_no_support_is_refused_without_sources(fake_chain: RagChain) -> None:
+def test_question_with_no_support_is_refused_without_sources(
+    fake_chain: RagChain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fitted scorer reads MiniLM's similarities; the hashing embedder's are lower across the
+    # board, so whether its probability for nonsense clears the fitted threshold says nothing.
+    # This checks the chain's logic at a set threshold (RAG_ANSWER_THRESHOLD); the real model's
+    # refusals are tested in tests/query/test_answer.py.
+    monkeypatch.setattr(fake_chain.extractive, "_threshold", 0.6)
     answer = fake_chain.ask("Qwzx blorf snarfle quibbitz?")
     assert answer.refused and answer.answer == REFUSAL and answer.citations == []
 

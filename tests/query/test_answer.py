@@ -57,7 +57,8 @@ def test_example_question_gives_an_analysts_words_first_from_both_documents(seed
 
 
 @pytest.mark.parametrize(
-    "question", ["What is the population of Tehran?", "Who won the 2024 Super Bowl?"]
+    "question",
+    ["What is the population of Tehran?", "Who won the 2024 Super Bowl?", "Qwzx blorf snarfle?"],
 )
 def test_out_of_corpus_questions_are_refused(seed_chain, question: str) -> None:
     answer = seed_chain.ask(question)
