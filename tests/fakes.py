@@ -73,6 +73,33 @@ class HashingEmbedder(Embedder):
         return [float(v) for v in vector / norm]
 
 
+class RecordingEmbedder(HashingEmbedder):
+    """The hashing embedder, recording the texts it embeds alone (``alone``) and the texts whose
+    spans it pools (``passes``). With a ``mark``, a pooled span's vector is that of
+    ``mark + span text``, so a test can tell a pooled vector from one read alone."""
+
+    def __init__(self, mark: str = "") -> None:
+        super().__init__()
+        self.mark = mark
+        self.alone: list[str] = []
+        self.passes: list[str] = []
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        self.alone += texts
+        return super().embed(texts)
+
+    def embed_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
+    ) -> tuple[list[list[float]], list[list[list[float]]]]:
+        self.passes += texts
+        whole = [self._vector(t) for t in texts]
+        pooled = [
+            [self._vector(self.mark + t[a:b]) for a, b in own]
+            for t, own in zip(texts, spans, strict=True)
+        ]
+        return whole, pooled
+
+
 class FakeGenerator:
     """Replies with a fixed text, in small pieces, and records the prompt it was given."""
 

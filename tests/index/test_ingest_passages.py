@@ -7,7 +7,7 @@ from rag.index.chunking import Passage, split_passages, split_units
 from rag.index.ingest import embed_passages
 from rag.index.loading import Document
 
-from ..fakes import HashingEmbedder
+from ..fakes import HashingEmbedder, RecordingEmbedder
 
 TEXT = (
     "Harbour plans\n\n"
@@ -16,23 +16,6 @@ TEXT = (
     "Short paragraph.\n\n"
     "Residents asked about noise. The council promised limits. Fishermen were not consulted.\n"
 )
-
-
-class Recording(HashingEmbedder):
-    def __init__(self) -> None:
-        super().__init__()
-        self.embedded: list[str] = []
-        self.passes: list[tuple[str, list[tuple[int, int]]]] = []
-
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        self.embedded += texts
-        return super().embed(texts)
-
-    def embed_spans(
-        self, texts: list[str], spans: list[list[tuple[int, int]]]
-    ) -> tuple[list[list[float]], list[list[list[float]]]]:
-        self.passes += list(zip(texts, spans, strict=True))
-        return super().embed_spans(texts, spans)
 
 
 def _passages() -> list[Passage]:
@@ -44,10 +27,10 @@ def test_pooled_windows_ride_on_their_paragraphs_pass_and_keep_their_place() -> 
     passages = _passages()
     windows = [p for p in passages if p.span is not None]
     assert len(windows) == 5
-    embedder = Recording()
+    embedder = RecordingEmbedder()
     vectors = embed_passages(passages, embedder, pooled_windows=True)
-    assert [text for text, _ in embedder.passes] == [p.text for p in passages if p.span is None]
-    assert sum(len(spans) for _, spans in embedder.passes) == len(windows)
+    assert embedder.passes == [p.text for p in passages if p.span is None]
+    assert embedder.alone == []
     # The fake pools a span by embedding the span's text, which is the window's own text.
     direct = HashingEmbedder()
     for passage, vector in zip(passages, vectors, strict=True):
@@ -56,7 +39,8 @@ def test_pooled_windows_ride_on_their_paragraphs_pass_and_keep_their_place() -> 
 
 def test_encoded_windows_are_embedded_as_texts() -> None:
     passages = _passages()
-    embedder = Recording()
+    embedder = RecordingEmbedder()
     vectors = embed_passages(passages, embedder, pooled_windows=False)
-    assert embedder.embedded == [p.text for p in passages]
+    assert embedder.alone == [p.text for p in passages]
+    assert embedder.passes == []
     assert len(vectors) == len(passages)

@@ -8,28 +8,9 @@ from rag.query.answer import ExtractiveAnswerer
 from rag.query.features import Sentence, sentences_of
 from rag.query.retrieval import Evidence
 
-from ..fakes import HashingEmbedder
+from ..fakes import HashingEmbedder, RecordingEmbedder
 
-
-class InContext(HashingEmbedder):
-    """Marks a pooled vector (the vector of "in context: <span>"), and counts the work done."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.alone: list[str] = []
-        self.passes: list[str] = []
-
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        self.alone += texts
-        return super().embed(texts)
-
-    def embed_spans(
-        self, texts: list[str], spans: list[list[tuple[int, int]]]
-    ) -> tuple[list[list[float]], list[list[list[float]]]]:
-        self.passes += texts
-        whole = super().embed(texts)
-        return whole, [super(InContext, self).embed([f"in context: {t[a:b]}" for a, b in s])
-                       for t, s in zip(texts, spans, strict=True)]  # fmt: skip
+MARK = "in context: "
 
 
 def _sentences(*units: Unit) -> list[Sentence]:
@@ -47,20 +28,20 @@ LONG = _unit("p3", "paragraph", " ".join(["Word word word word word."] * 60))
 
 
 def test_a_paragraphs_sentences_are_read_in_it_and_others_alone() -> None:
-    embedder = InContext()
+    embedder = RecordingEmbedder(MARK)
     answerer = ExtractiveAnswerer(embedder, max_answer_sentences=4)
     sentences = _sentences(PARAGRAPH, SHORT, HEADLINE, LONG)
     vectors = answerer._sentence_vectors(sentences)
     plain = HashingEmbedder()
     for sentence, vector in zip(sentences, vectors, strict=True):
         pooled = sentence.unit is PARAGRAPH
-        text = f"in context: {sentence.text}" if pooled else sentence.text
+        text = MARK + sentence.text if pooled else sentence.text
         assert vector == plain.embed([text])[0], sentence.text
     assert embedder.passes == [PARAGRAPH.text]  # LONG does not fit one pass (256 pieces)
 
 
 def test_each_vector_is_computed_once() -> None:
-    embedder = InContext()
+    embedder = RecordingEmbedder(MARK)
     answerer = ExtractiveAnswerer(embedder, max_answer_sentences=4)
     sentences = _sentences(PARAGRAPH, HEADLINE)
     first = answerer._sentence_vectors(sentences)
