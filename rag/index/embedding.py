@@ -479,8 +479,11 @@ class OnnxEmbedder(Embedder):
 
 # Word pieces per ONNX call. Attention memory grows with rows × length², so 32 windows of 256
 # pieces peaked at 1.16 GiB embedding a 10 MB file; at 2,048 (8 such windows) it is 0.48 GiB and
-# 10 % faster, while short sentences still go 32 at a time (measured on 2 cores).
-TOKENS_PER_BATCH = 2048
+# 10 % faster, while short sentences still go 32 at a time (measured on 2 cores). Since answers
+# pool candidate sentences from whole paragraphs (rag/query/answer.py), a cold `rag ask` peaked at
+# 400-421 MiB with 2,048 against 360 MiB with 1,024 (3 and 2 runs), and ingest's passages/s on the
+# bench's 1k archive were 469 / 461 at 2,048 against 492 / 475 at 1,024: 1,024 (4 such windows).
+TOKENS_PER_BATCH = 1024
 
 
 def _batches(order: list[int], lengths: list[int], max_rows: int) -> list[list[int]]:
