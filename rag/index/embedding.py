@@ -225,6 +225,10 @@ class TorchEmbedder(Embedder):
         )
         return [list(map(float, v)) for v in vectors]
 
+    @cached_property
+    def _pooling(self) -> str | None:
+        return _pooling_of(self.model_path)
+
     def embed_spans(
         self, texts: list[str], spans: list[list[Spans]]
     ) -> tuple[list[list[float]], list[list[list[float]]]]:
@@ -234,7 +238,7 @@ class TorchEmbedder(Embedder):
 
         if not texts:
             return [], []
-        if _pooling_of(self.model_path) != "mean":
+        if self._pooling != "mean":
             return super().embed_spans(texts, spans)
         states = self.model.encode(
             texts,

@@ -94,20 +94,19 @@ def embed_passages(
     being embedded again: one pass per paragraph instead of three times its length."""
     if not pooled_windows:
         return embedder.embed([p.text for p in passages])
-    whole = {p.passage_id: i for i, p in enumerate(passages) if p.span is None}
-    windows: dict[int, list[int]] = {}
+    embedded = {p.passage_id: i for i, p in enumerate(passages) if p.span is None}
+    windows: dict[int, list[tuple[int, tuple[int, int]]]] = {}
     for j, p in enumerate(passages):
-        parent = whole.get(p.unit.unit_id) if p.span is not None else None
-        if parent is not None:
-            windows.setdefault(parent, []).append(j)
-    pooled = {j for js in windows.values() for j in js}
+        if p.span is not None and p.unit.unit_id in embedded:
+            windows.setdefault(embedded[p.unit.unit_id], []).append((j, p.span))
+    pooled = {j for pairs in windows.values() for j, _ in pairs}
     own = [i for i in range(len(passages)) if i not in pooled]
-    spans = [[passages[j].span or (0, 0) for j in windows.get(i, [])] for i in own]
+    spans = [[span for _, span in windows.get(i, [])] for i in own]
     vectors, parts = embedder.embed_spans([passages[i].text for i in own], spans)
     out: list[list[float]] = [[] for _ in passages]
     for i, vector, window_vectors in zip(own, vectors, parts, strict=True):
         out[i] = vector
-        for j, window_vector in zip(windows.get(i, []), window_vectors, strict=True):
+        for (j, _), window_vector in zip(windows.get(i, []), window_vectors, strict=True):
             out[j] = window_vector
     return out
 
