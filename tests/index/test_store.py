@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,8 +18,10 @@ import pytest
 from rag.app import cli
 from rag.chain import RagChain
 from rag.errors import QuestionError, StoreError
+from rag.index.chunking import Passage
 from rag.index.embedding import Embedder
-from rag.index.store import Filters
+from rag.index.keyword import unit_keywords
+from rag.index.store import FileWrite, Filters
 
 from ..conftest import SEEDS, free_port, make_chain, running
 
@@ -304,3 +307,72 @@ def test_the_dense_search_explores_search_ef_neighbours_old_collections_included
         )
         hnsw = again.get_collection(name).configuration_json["hnsw"]
         assert hnsw["ef_search"] == 320 and hnsw["space"] == "cosine"
+
+
+def _two_passages() -> tuple[FileWrite, list[Passage]]:
+    from rag.index.chunking import Passage, Unit
+    from rag.index.store import FileRecord
+
+    text = "The council met. It approved the plan."
+    unit = Unit("u1", "d1", "harbour.txt", "Harbour plans", "paragraph", 3, 2, text,
+                outlet="Gazette", date="2026-05-04")  # fmt: skip
+    whole = Passage("u1", unit, unit.text, 0)
+    window = Passage("u1:w1", unit, "It approved the plan.", 1, span=(17, 38))
+    record = FileRecord("d1", "harbour.txt", "h1", 2)
+    return (record, [whole, window], [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), [whole, window]
+
+
+def test_passages_keep_their_unit_and_llamaindex_reads_the_collection(tmp_path: Path) -> None:
+    """What ``write_files`` stores comes back whole (a window brings its unit's text, a whole
+    paragraph is its own document), and LlamaIndex's ``ChromaVectorStore`` reads the same rows as
+    nodes with their text and metadata, as an app built on LlamaIndex would."""
+    from llama_index.core.vector_stores.types import VectorStoreQuery
+
+    from rag.index.store import IndexStore
+
+    store = IndexStore("citerag_format", data_dir=tmp_path)
+    write, passages = _two_passages()
+    store.write_files([write])
+    got = {p.passage_id: p for p in store.all_passages()}
+    for passage in passages:
+        assert got[passage.passage_id].text == passage.text
+        assert got[passage.passage_id].unit == passage.unit
+        assert got[passage.passage_id].keywords == unit_keywords(passage.unit, passage.text)
+
+    found = store.vector_store.query(
+        VectorStoreQuery(query_embedding=[0.0, 1.0, 0.0], similarity_top_k=1)
+    )
+    node = found.nodes[0]
+    assert node.node_id == "u1:w1" and node.get_content() == "It approved the plan."
+    assert node.metadata["title"] == "Harbour plans" and node.metadata["source"] == "harbour.txt"
+
+
+def test_an_index_written_before_the_metadata_was_packed_is_still_read(tmp_path: Path) -> None:
+    """Rows written by the previous version (every field its own key, llama-index's node copy
+    beside them) are read as before, so upgrading never forces a rebuild."""
+    import chromadb
+
+    from rag.index.keyword import KEYWORDS_VERSION
+    from rag.index.store import IndexStore
+
+    _, passages = _two_passages()
+    window = passages[1]
+    unit = window.unit
+    old: dict[str, Any] = {
+        "unit_id": unit.unit_id, "doc_id": unit.doc_id, "source": unit.source,
+        "title": unit.title, "kind": unit.kind, "ordinal": unit.ordinal,
+        "position": unit.position, "outlet": unit.outlet, "date": unit.date,
+        "date_int": 20260504, "boilerplate": False, "window": 1, "unit_text": unit.text,
+        "keywords": "approv plan", "kw_version": KEYWORDS_VERSION,
+        "_node_content": "{}", "_node_type": "TextNode", "doc_id_": "d1",
+    }  # fmt: skip
+    client = chromadb.PersistentClient(
+        path=str(tmp_path / "chroma"), settings=chromadb.Settings(anonymized_telemetry=False)
+    )
+    client.get_or_create_collection(
+        "citerag_old", metadata={"hnsw:space": "cosine"}, embedding_function=None
+    ).add(ids=[window.passage_id], embeddings=[[0.0, 1.0, 0.0]],  # type: ignore[arg-type]
+          documents=[window.text], metadatas=[old])  # fmt: skip
+    (stored,) = IndexStore("citerag_old", data_dir=tmp_path).all_passages()
+    assert stored.unit == unit and stored.text == window.text
+    assert stored.keywords == ["approv", "plan"]
