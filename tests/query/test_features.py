@@ -13,6 +13,7 @@ from rag.query.features import (
     counted,
     counts,
     extract,
+    has_type,
     is_explanatory,
     is_list_question,
     question_row,
@@ -30,7 +31,7 @@ def _unit(text: str, kind: UnitKind = "paragraph", uid: str = "u1") -> Unit:
 
 def test_answer_types_read_the_interrogative() -> None:
     assert answer_types("How many were killed?") == {"number"}
-    assert "time" in answer_types("In what year did the war start?")
+    assert answer_types("In what year did the war start?") == {"year"}
     assert "time" in answer_types("When did the conflict erupt?")
     assert "person" in answer_types("Who is Lee Smith?")
     assert "place" in answer_types("In which city is the base?")
@@ -39,6 +40,30 @@ def test_answer_types_read_the_interrogative() -> None:
     assert answer_types("What did he say?") == set()
     assert answer_types("What was he called?") == {"quote"}
     assert answer_types("Why was he called Ginger?") == set()  # a reason, not a name
+
+
+def test_finer_kinds_replace_the_coarse_one_and_need_their_own_evidence() -> None:
+    """A price is a number, but not every number is a price: "How much does it cost?" is
+    answered by an amount of money in any currency, not by "one pack per order"."""
+    assert answer_types("How much does a pack of toilet paper cost?") == {"money"}
+    assert answer_types("How much money did they raise?") == {"money"}
+    assert answer_types("What fine did the shops face?") == {"money"}
+    assert answer_types("By what percentage did sales rise?") == {"percent"}
+    assert answer_types("How much did sales rise?") == {"number"}
+    assert answer_types("What is the title of his book?") == {"quote"}
+    for text in ("is 900 million złotys", "valued at US$4.2 billion", "costs 5 kroner",
+                 "PLN 20 each", "three million dollars", "50 pence", "for €12"):  # fmt: skip
+        assert has_type("money", text, set()), text
+    for text in ("limited to one pack per order", "in 2019", "the two countries"):
+        assert not has_type("money", text, set()), text
+    assert has_type("percent", "sales rose 40%", set())
+    assert has_type("percent", "up 12 per cent", set())
+    assert not has_type("percent", "sales rose by 40,000", set())
+    assert has_type("year", "founded in 1978", set())
+    assert not has_type("year", "founded on Thursday", set())
+    assert has_type("duration", "The journey took 22 minutes", set())
+    assert has_type("duration", "rivals for hundreds of years", set())
+    assert not has_type("duration", "It started in 2014", set())
 
 
 def test_counted_reads_what_a_count_question_counts() -> None:
@@ -106,9 +131,11 @@ def test_a_headline_is_matched_with_the_outlet_and_date_it_is_shown_with() -> No
 def test_question_shapes() -> None:
     assert is_explanatory("Why do analysts doubt it?")
     assert not is_explanatory("How many were killed?")
-    for measure in ("How tall is the volcano?", "How fast did he fly?", "How long did it take?"):
+    for measure in ("How tall is the volcano?", "How fast did he fly?"):
         assert not is_explanatory(measure) and "number" in answer_types(measure)
-    assert answer_types("How long have they been rivals?") == {"number", "time"}
+    assert not is_explanatory("How long did it take?")
+    assert answer_types("How long have they been rivals?") == {"duration"}
+    assert answer_types("How long ago did it start?") == {"number", "time"}
     assert answer_types("What vaccination rate had Samoa reached?") == set()  # not adjacent
     assert answer_types("What rate had Samoa reached?") == {"number"}
     assert is_explanatory("How did Russia respond?")

@@ -44,12 +44,14 @@ def test_sentence_probability_rises_with_coverage() -> None:
 def test_question_stage_answers_strong_evidence_and_refuses_weak() -> None:
     scorer = Scorer.load()
     strong = dict(best=0.9, margin=0.5, best_coverage_unit=1.0, best_missing_rare=0.0,
-                  best_type_miss=0.0, best_names_missing=0.0, best_dense_sentence=0.7,
+                  best_type_miss=0.0, best_type_miss_own=0.0, best_names_missing=0.0,
+                  best_dense_sentence=0.7,
                   best_dense_unit=0.7, best_lexical_unit=1.0, max_coverage_unit=1.0,
                   max_dense_sentence=0.7, best_coverage_sentence=1.0,
                   best_count_miss=0.0, best_unmatched=0.0)  # fmt: skip
     weak = dict(best=0.05, margin=0.0, best_coverage_unit=0.2, best_missing_rare=0.8,
-                best_type_miss=1.0, best_names_missing=1.0, best_dense_sentence=0.1,
+                best_type_miss=1.0, best_type_miss_own=1.0, best_names_missing=1.0,
+                best_dense_sentence=0.1,
                 best_dense_unit=0.1, best_lexical_unit=0.1, max_coverage_unit=0.2,
                 max_dense_sentence=0.15, best_coverage_sentence=0.1,
                 best_count_miss=1.0, best_unmatched=0.2)  # fmt: skip
