@@ -91,12 +91,15 @@ ANSWER_TYPES: dict[str, re.Pattern[str]] = {
     "duration": re.compile(
         r"\bhow long\b(?! ago)|\bfor how (long|many (years|months|weeks|days))\b"
     ),
-    "year": re.compile(r"\b(what|which|in what) year\b|\bwhat year\b"),
+    "year": re.compile(r"\b(what|which) year\b"),
     "percent": re.compile(r"\bwhat (percentage|percent)\b|\bby (what|how much|how many) percent"),
 }
 #: Finer kinds that replace a coarser one when both match: a price is a number, but a number that
 #: is not an amount of money does not answer "How much does it cost?" (the answer-type taxonomy of
-#: Li & Roth 2002, NUM:money and NUM:perc under NUM).
+#: Li & Roth 2002, NUM:money and NUM:perc under NUM). Chosen on dev (``python -m evals.fit``):
+#: money and percent took the held-out objective 1.6826 -> 1.6866 (with ``best_type_miss_own``),
+#: year kept it and raised refusals 0.543 -> 0.562, duration 1.6867 -> 1.6904; an "age" kind
+#: ("how old") lowered the question AUC 0.8828 -> 0.8808 and was left out.
 REFINES: dict[str, tuple[str, ...]] = {
     "money": ("number",),
     "percent": ("number",),
