@@ -229,13 +229,17 @@ def bench_size(units: int, workdir: Path) -> dict[str, float]:
     shutil.copytree(workdir / "models", data / "models", dirs_exist_ok=True)
     chain = RagChain(settings)
     chain.warm_up()
+    # The whole call, not the report's seconds: it includes the keyword corpus that the ingest
+    # builds from what it wrote and saves (RagChain.ingest).
+    started = time.perf_counter()
     report = chain.ingest()
+    seconds = time.perf_counter() - started
     n_units = sum(o.units for o in report.outcomes)
     out: dict[str, float] = {
         "units": n_units,
         "passages": report.embedded,
-        "ingest_units_per_s": n_units / report.seconds,
-        "ingest_passages_per_s": report.embedded / report.seconds,
+        "ingest_units_per_s": n_units / seconds,
+        "ingest_passages_per_s": report.embedded / seconds,
         "disk_mib": sum(f.stat().st_size for f in (data / "chroma").rglob("*") if f.is_file())
         / 2**20,
     }

@@ -22,10 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from rag.config import Settings
 from rag.errors import QuestionError, RagError, StoreError
+from rag.index.chunking import Passage
+from rag.index.corpus import DocTerms
 from rag.index.embedding import Embedder
 from rag.index.ingest import IngestReport, Progress, ingest
+from rag.index.keyword import passage_keywords
 from rag.index.lock import IngestLock
-from rag.index.store import Filters, IndexStore, Store
+from rag.index.store import FileRecord, Filters, IndexStore, Store, StoredPassage
 from rag.query.answer import Answerer, ExtractiveAnswerer
 from rag.query.conversation import rewrite
 from rag.query.features import without_names
@@ -185,7 +188,19 @@ class RagChain:
     ) -> IngestReport:
         """Index ``paths`` (default: ``settings.index.corpus``) incrementally, or from scratch with
         ``rebuild`` (what to do when the index is damaged); raises ``IngestBusyError`` at once
-        when another process is ingesting into the same index."""
+        when another process is ingesting into the same index.
+
+        The files it wrote then join the keyword corpus from memory, which is saved beside the
+        index (``HybridRetriever.absorb``, which says when it is loaded for that)."""
+        written: dict[str, DocTerms] = {}
+
+        def keep_terms(record: FileRecord, passages: Sequence[Passage]) -> None:
+            written[record.doc_id] = DocTerms.of(
+                record.content_hash,
+                [StoredPassage(p.passage_id, p.text, p.unit, list(passage_keywords(p)))
+                 for p in passages],
+            )  # fmt: skip
+
         with IngestLock(self.settings.index.data_dir):
             if rebuild:
                 self.store.reset()
@@ -198,8 +213,11 @@ class RagChain:
                 self.settings.index.sentence_window,
                 self.settings.index.max_passage_tokens,
                 self.settings.index.window_vectors == "pooled",
+                keep_terms,
             )
-        if self._retriever is not None:
+        if written:
+            self.retriever.absorb(written)
+        elif self._retriever is not None:
             self._retriever.refresh()
         return report
 

@@ -23,6 +23,7 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from functools import cached_property
 from itertools import takewhile
@@ -148,15 +149,19 @@ class KeywordCorpus:
         version: str,
         previous: KeywordCorpus | None,
         snapshot: Snapshot | None = None,
+        written: Mapping[str, DocTerms] | None = None,
     ) -> KeywordCorpus:
         """The corpus of the index at ``version``: documents whose content hash and passage count
-        are those of the index's manifest come from ``previous`` (or, when there is none, from the
-        ``snapshot``), the rest from the store. When the snapshot matches the index entirely, its
-        BM25 matrix is used as well; when anything differed, the corpus is marked ``unsaved``
-        (writing it is the caller's, after it is in use: at 100k units it takes seconds)."""
+        are those of the index's manifest come from ``written`` (what this process just ingested),
+        ``previous`` (or, when there is none, from the ``snapshot``), the rest from the store.
+        When the snapshot matches the index entirely (and nothing was written), its BM25 matrix
+        is used as well; when anything differed, the corpus is marked ``unsaved`` (writing it is
+        the caller's, after it is in use: at 100k units it takes seconds)."""
         records = store.files()
         saved = snapshot.read() if snapshot is not None and previous is None else None
         known = previous.docs if previous else saved.docs if saved else {}
+        if written:
+            known = {**known, **written}
         kept = {
             doc_id: doc
             for doc_id, doc in known.items()
@@ -164,7 +169,7 @@ class KeywordCorpus:
             and records[doc_id].content_hash == doc.content_hash
             and records[doc_id].passages == len(doc.rows)
         }
-        if saved and len(kept) == len(known) == len(records):
+        if saved and not written and len(kept) == len(known) == len(records):
             matrix = snapshot.matrix(saved.token) if snapshot else None
             corpus = cls(version, kept, matrix)  # the snapshot's order: its matrix's columns
             corpus.unsaved = matrix is None
@@ -182,7 +187,7 @@ class KeywordCorpus:
             for doc_id in records
         }
         corpus = cls(version, docs)
-        corpus.unsaved = snapshot is not None and bool(stale or len(known) != len(kept))
+        corpus.unsaved = snapshot is not None and bool(stale or written or len(known) != len(kept))
         return corpus
 
 

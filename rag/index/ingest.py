@@ -120,11 +120,13 @@ def ingest(
     sentence_window: int = 2,
     max_passage_tokens: int | None = None,
     pooled_windows: bool = True,
+    written: Callable[[FileRecord, Sequence[Passage]], None] | None = None,
 ) -> IngestReport:
     """Bring the index in line with ``paths`` (files or folders).
 
     Files that were indexed from one of the given folders and no longer exist are removed.
-    ``pooled_windows``: see ``embed_passages``.
+    ``pooled_windows``: see ``embed_passages``. ``written`` is told of every file once its
+    passages and manifest row are stored (``RagChain.ingest`` keeps their terms for BM25).
     """
     started = time.perf_counter()
     report = IngestReport()
@@ -170,9 +172,11 @@ def ingest(
             writes.append((record, passages, vectors))
         return writes
 
-    def written(group: list[_Prepared]) -> None:
+    def stored(group: list[_Prepared], writes: list[FileWrite]) -> None:
         nonlocal done
-        for doc, status, units, passages in group:
+        for (doc, status, units, passages), (record, _, _) in zip(group, writes, strict=True):
+            if written is not None:
+                written(record, passages)
             report.embedded += len(passages)
             report.outcomes.append(FileOutcome(doc.source, status, len(units), len(passages)))
             done += len(passages)
@@ -184,16 +188,16 @@ def ingest(
     # overlapped, on 2 cores. One write in flight at most, in order; a group counts as done
     # (report, progress) only once its write has returned, and a failed write ends the ingest.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-write") as writer:
-        pending_write: tuple[Future[None], list[_Prepared]] | None = None
+        in_flight: tuple[Future[None], list[_Prepared], list[FileWrite]] | None = None
         for group in _groups(prepared, EMBED_GROUP_PASSAGES):
             writes = embedded(group)
-            if pending_write is not None:
-                pending_write[0].result()
-                written(pending_write[1])
-            pending_write = (writer.submit(store.write_files, writes), group)
-        if pending_write is not None:
-            pending_write[0].result()
-            written(pending_write[1])
+            if in_flight is not None:
+                in_flight[0].result()
+                stored(*in_flight[1:])
+            in_flight = (writer.submit(store.write_files, writes), group, writes)
+        if in_flight is not None:
+            in_flight[0].result()
+            stored(*in_flight[1:])
 
     seen = {o.source for o in report.outcomes}
     folders = [source_name(p) for p in paths if p.is_dir()]

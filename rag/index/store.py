@@ -33,7 +33,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, get_args
 
 from rag.errors import QuestionError, StoreError
 from rag.index.chunking import Passage, Unit, UnitKind, parse_date
-from rag.index.keyword import KEYWORDS_VERSION, unit_keywords
+from rag.index.keyword import KEYWORDS_VERSION, passage_keywords, unit_keywords
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def passage_metadata(passage: Passage) -> dict[str, Any]:
         "date": unit.date or "",
         "boilerplate": unit.boilerplate,
         "window": passage.window,
-        "keywords": " ".join(unit_keywords(unit, passage.text)),
+        "keywords": " ".join(passage_keywords(passage)),
         "kw_version": KEYWORDS_VERSION,
     }
     if unit.text != passage.text:

@@ -46,11 +46,39 @@ def chain_on(store: MemoryStore, data: Path, corpus: Path, embedder: Embedder) -
 
 @pytest.fixture
 def indexed(tmp_path: Path, fake_embedder: Embedder) -> tuple[CountingStore, Path, Path]:
+    """An index with no saved copy of its keyword corpus (one built by another replica, whose
+    ``RAG_DATA_DIR`` is its own, or whose copy was deleted)."""
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)
     store = CountingStore()
-    chain_on(store, tmp_path / "data", corpus, fake_embedder).ingest()
+    chain_on(store, tmp_path / "builder", corpus, fake_embedder).ingest()
+    store.reads.clear()
     return store, tmp_path / "data", corpus
+
+
+def test_the_process_that_ingests_keeps_what_it_wrote_and_saves_it(
+    tmp_path: Path, fake_embedder: Embedder
+) -> None:
+    """The files an ingest writes join the keyword corpus from memory: neither that process's
+    first question nor the next process reads the index back from the store."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    store = CountingStore()
+    writer = chain_on(store, tmp_path / "data", corpus, fake_embedder)
+    writer.ingest()
+    answer = asked(writer, QUESTION)
+    assert store.reads == []
+    assert saved_docs(snapshot_of(writer)) == loaded(writer).docs
+    assert loaded(chain_on(store, tmp_path / "data", corpus, fake_embedder)).docs == (
+        loaded(writer).docs
+    )
+    assert asked(chain_on(store, tmp_path / "data", corpus, fake_embedder), QUESTION) == answer
+    assert store.reads == []
+
+    (corpus / "new.txt").write_text("Zanzibarite\n\nZanzibarite tariffs rose by 4%.\n", "utf-8")
+    writer.ingest()
+    assert "Zanzibarite" in writer.ask("Which tariffs rose by 4%?").answer
+    assert store.reads == []
 
 
 def loaded(chain: RagChain) -> KeywordCorpus:
@@ -112,7 +140,8 @@ def test_a_document_changed_since_the_copy_is_read_again_and_a_removed_one_is_go
         encoding="utf-8",
     )
     worldview.unlink()
-    chain_on(store, data, corpus, fake_embedder).ingest()  # no corpus loaded: no copy written
+    # Another replica ingests: its copy is its own, the one under `data` is now stale.
+    chain_on(store, data.parent / "other-replica", corpus, fake_embedder).ingest()
 
     store.reads.clear()
     replica = chain_on(store, data, corpus, fake_embedder)
@@ -165,6 +194,7 @@ def test_an_unwritable_copy_is_only_a_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     store, data, corpus = indexed
+    data.mkdir(parents=True, exist_ok=True)
     (data / "keywords").write_text("a file where the folder should be", encoding="utf-8")
     chain = chain_on(store, data, corpus, fake_embedder)
     with caplog.at_level(logging.WARNING, logger="rag.index.corpus"):
@@ -206,18 +236,30 @@ def test_a_saved_document_whose_passage_count_differs_from_the_index_is_read_aga
 
 
 def test_a_rebuild_forgets_the_saved_copy(
-    indexed: tuple[CountingStore, Path, Path], fake_embedder: Embedder
+    indexed: tuple[CountingStore, Path, Path],
+    fake_embedder: Embedder,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store, data, corpus = indexed
     chain = chain_on(store, data, corpus, fake_embedder)
     loaded(chain)
     snapshot = snapshot_of(chain)
     assert snapshot.path.is_file() and snapshot.matrix_dir.is_dir()
-    chain.ingest(rebuild=True)
-    assert not snapshot.path.exists() and not snapshot.matrix_dir.exists()
+    forgotten: list[bool] = []
+    real_delete = snapshot.delete
+
+    def delete() -> None:
+        real_delete()
+        forgotten.append(not snapshot.path.exists() and not snapshot.matrix_dir.exists())
+
+    monkeypatch.setattr(snapshot, "delete", delete)
     store.reads.clear()
+    chain.ingest(rebuild=True)
+    assert forgotten == [True]
+    # The copy written after the rebuild is what the rebuild wrote, never read back.
+    chain.retriever.wait_for_save()
+    assert store.reads == [] and saved_docs(snapshot) == loaded(chain).docs
     assert asked(chain, QUESTION)
-    assert store.reads == ["all"] and snapshot.path.is_file()
 
 
 class CountingBuilds:
