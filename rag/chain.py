@@ -213,12 +213,9 @@ class RagChain:
                 self.settings.index.sentence_window,
                 self.settings.index.max_passage_tokens,
                 self.settings.index.window_vectors == "pooled",
-                keep_terms,
+                keep_terms if self.retriever.absorbs() else None,
             )
-        if written:
-            self.retriever.absorb(written)
-        elif self._retriever is not None:
-            self._retriever.refresh()
+        self.retriever.absorb(written)
         return report
 
     def ensure_index(self, progress: Progress | None = None) -> IngestReport | None:

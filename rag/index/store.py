@@ -156,13 +156,15 @@ def _unpacked(meta: dict[str, Any], text: str) -> dict[str, Any]:
     try:
         flat = json.loads(str(meta["passage"]))
     except ValueError:
+        flat = None
+    if not isinstance(flat, dict):
         raise StoreError(
-            "the index holds a passage whose metadata is not JSON (damaged, or written by "
-            "another program?); run `rag ingest --rebuild`"
-        ) from None
+            "the index holds a passage whose metadata is not a JSON object (damaged, or written "
+            "by another program?); run `rag ingest --rebuild`"
+        )
     flat.update({key: meta[key] for key in FILTERED_KEYS if key in meta})
     flat.setdefault("unit_text", text)
-    return dict(flat)
+    return flat
 
 
 def _unit_kind(value: Any) -> UnitKind:

@@ -81,6 +81,27 @@ def test_the_process_that_ingests_keeps_what_it_wrote_and_saves_it(
     assert store.reads == []
 
 
+def test_a_process_with_a_saved_copy_adds_a_file_without_reading_the_copy(
+    tmp_path: Path, fake_embedder: Embedder
+) -> None:
+    """``rag ingest FILE`` into an existing index neither reads the saved copy nor keeps the
+    file's terms; its first question reads the copy and only the new document from the store."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    store = CountingStore()
+    builder = chain_on(store, tmp_path / "data", corpus, fake_embedder)
+    builder.ingest()
+    builder.retriever.wait_for_save()
+    adder = chain_on(store, tmp_path / "data", corpus, fake_embedder)
+    assert not adder.retriever.absorbs()
+    (corpus / "new.txt").write_text("Zanzibarite\n\nZanzibarite tariffs rose by 4%.\n", "utf-8")
+    adder.ingest()
+    assert store.reads == []
+    assert "Zanzibarite" in asked(adder, "Which tariffs rose by 4%?")
+    (new_doc,) = {p.unit.doc_id for p in store.all_passages() if p.unit.source.endswith("new.txt")}
+    assert store.reads[:-1] == [(new_doc,)]
+
+
 def loaded(chain: RagChain) -> KeywordCorpus:
     """The chain's keyword corpus, once its copy is saved (that happens in the background)."""
     corpus = chain.retriever.corpus()

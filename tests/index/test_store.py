@@ -376,3 +376,24 @@ def test_an_index_written_before_the_metadata_was_packed_is_still_read(tmp_path:
     (stored,) = IndexStore("citerag_old", data_dir=tmp_path).all_passages()
     assert stored.unit == unit and stored.text == window.text
     assert stored.keywords == ["approv", "plan"]
+
+
+@pytest.mark.parametrize("packed", ["{not json", "[1, 2]"])
+def test_a_row_whose_packed_metadata_is_damaged_says_to_rebuild(
+    tmp_path: Path, packed: str
+) -> None:
+    """A row another program wrote, or a damaged one, is an error that says what to do, not a
+    ``TypeError`` from deep inside the read."""
+    import chromadb
+
+    from rag.index.store import IndexStore
+
+    client = chromadb.PersistentClient(
+        path=str(tmp_path / "chroma"), settings=chromadb.Settings(anonymized_telemetry=False)
+    )
+    client.get_or_create_collection(
+        "citerag_bad", metadata={"hnsw:space": "cosine"}, embedding_function=None
+    ).add(ids=["u1"], embeddings=[[0.0, 1.0, 0.0]], documents=["text"],  # type: ignore[arg-type]
+          metadatas=[{"doc_id": "d1", "source": "a.txt", "passage": packed}])  # fmt: skip
+    with pytest.raises(StoreError, match="rag ingest --rebuild"):
+        IndexStore("citerag_bad", data_dir=tmp_path).all_passages()

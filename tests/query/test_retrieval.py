@@ -161,5 +161,5 @@ def test_the_index_version_is_read_at_most_every_index_check_s(
     for _ in range(5):
         chain.retrieve("Iran")
     assert len(calls) == reads
-    chain.retriever.refresh()
+    chain.retriever.absorb()
     assert len(calls) == reads + 1
