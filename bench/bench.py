@@ -266,8 +266,8 @@ def bench_size(units: int, workdir: Path) -> dict[str, float]:
 
     from llama_index.core import VectorStoreIndex
 
-    from rag.index.embedding import LlamaIndexEmbedding
     from rag.index.store import IndexStore
+    from rag.llamaindex import LlamaIndexEmbedding
 
     store = chain.store
     assert isinstance(store, IndexStore)  # the bench builds the Chroma one

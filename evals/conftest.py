@@ -11,7 +11,8 @@ import rag  # noqa: F401  (offline environment first)
 from evals.harness import GoldItem, Scoreboard, citerag_system, load_gold, run, write_reports
 from rag.chain import RagChain
 from rag.config import Settings
-from rag.index.embedding import Embedder, LlamaIndexEmbedding
+from rag.index.embedding import Embedder
+from rag.llamaindex import LlamaIndexEmbedding
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

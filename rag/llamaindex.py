@@ -29,9 +29,12 @@ from typing import TYPE_CHECKING, Any
 from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.response.schema import Response
+from llama_index.core.embeddings import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from pydantic import PrivateAttr
 
 from rag.index.chunking import Unit
+from rag.index.embedding import Embedder
 from rag.results import Answer, Citation
 
 if TYPE_CHECKING:
@@ -125,4 +128,38 @@ class CitedQueryEngine(BaseQueryEngine):
         return {}
 
 
-__all__ = ["CitedQueryEngine", "CitedRetriever", "answer_response", "unit_node"]
+class LlamaIndexEmbedding(BaseEmbedding):
+    """llama-index view of an ``Embedder``, so llama-index components share the loaded model."""
+
+    _embedder: Embedder = PrivateAttr()
+
+    def __init__(self, embedder: Embedder, **kwargs: Any) -> None:
+        super().__init__(
+            model_name=embedder.model_id, embed_batch_size=embedder.batch_size, **kwargs
+        )
+        self._embedder = embedder
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "CiteragSentenceTransformer"
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._embedder.embed_query(query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._embedder.embed([text])[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self._embedder.embed(texts)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+
+__all__ = [
+    "CitedQueryEngine",
+    "CitedRetriever",
+    "LlamaIndexEmbedding",
+    "answer_response",
+    "unit_node",
+]

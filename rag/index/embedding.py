@@ -26,7 +26,8 @@ Each backend also pools the vectors of parts of a text from that text's own pass
 (``embed_spans``): ingest gives a paragraph's sentence windows their vectors that way, in one
 pass instead of three times the paragraph's length ("late chunking", Günther et al. 2024).
 
-``LlamaIndexEmbedding`` adapts either to llama-index.
+``rag.llamaindex.LlamaIndexEmbedding`` adapts either to llama-index (kept there, so that
+answering never imports llama-index: 0.67 s of the chat's start, ``python -X importtime``).
 
     >>> embedder = Embedder.from_settings(Settings.load())  # doctest: +SKIP
     >>> len(embedder.embed_query("Who is Alex Vatanka?"))  # doctest: +SKIP
@@ -45,9 +46,6 @@ from abc import ABC, abstractmethod
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from llama_index.core.embeddings import BaseEmbedding
-from pydantic import PrivateAttr
 
 from rag.config import Settings
 from rag.errors import ModelError
@@ -629,31 +627,3 @@ def export_onnx(model_path: Path, target: Path, pooling: str, threads: int | Non
         ) from exc
     finally:
         partial.unlink(missing_ok=True)
-
-
-class LlamaIndexEmbedding(BaseEmbedding):
-    """llama-index view of an ``Embedder``, so llama-index components share the loaded model."""
-
-    _embedder: Embedder = PrivateAttr()
-
-    def __init__(self, embedder: Embedder, **kwargs: Any) -> None:
-        super().__init__(
-            model_name=embedder.model_id, embed_batch_size=embedder.batch_size, **kwargs
-        )
-        self._embedder = embedder
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "CiteragSentenceTransformer"
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._embedder.embed_query(query)
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._embedder.embed([text])[0]
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._embedder.embed(texts)
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)

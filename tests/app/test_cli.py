@@ -12,16 +12,23 @@ from pathlib import Path
 
 import pytest
 
+from rag.index.embedding import Embedder, OnnxEmbedder
+
 from ..conftest import ROOT, SEEDS
 
 CITATION_KEYS = {"n", "unit_id", "title", "source", "locator", "text", "score"}
 
 
 def run_rag(
-    args: list[str], data_dir: Path, *, wrap: list[str] | None = None, stdin: str | None = None
+    args: list[str],
+    data_dir: Path,
+    *,
+    wrap: list[str] | None = None,
+    stdin: str | None = None,
+    python: list[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "RAG_DATA_DIR": str(data_dir), "RAG_CORPUS": str(SEEDS)}
-    command = [*(wrap or []), sys.executable, "-m", "rag", *args]
+    command = [*(wrap or []), *(python or [sys.executable]), "-m", "rag", *args]
     return subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, input=stdin
     )
@@ -122,6 +129,31 @@ def test_works_with_the_network_cut(tmp_path: Path) -> None:
     # known miss tracked by tests/query/test_answer.py::test_example_question_cites_both_documents.
     assert not data["refused"] and data["citations"]
     assert all(c["source"].startswith("seeds/") for c in data["citations"])
+
+
+@pytest.mark.slow
+def test_answering_imports_neither_torch_nor_llama_index(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """A cold ``rag ask`` pays for neither: importing them was most of its start (9.1 s with
+    torch; 1.0 s of 2.5 with llama-index, ``python -X importtime``). Once the model is exported
+    (here: the session's export, copied), indexing and answering run on ONNX Runtime."""
+    assert isinstance(embedder, OnnxEmbedder)
+    exported = tmp_path / "data" / "models" / "onnx"
+    exported.mkdir(parents=True)
+    shutil.copy(embedder.float32_path, exported)
+    result = run_rag(["ask", "Who is Alex Vatanka?"], tmp_path / "data",
+                     python=[sys.executable, "-X", "importtime"])  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Middle East Institute" in result.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}  # fmt: skip
+    assert "chromadb" in imported and "onnxruntime" in imported
+    assert not {m.split(".")[0] for m in imported} & {
+        "torch",
+        "sentence_transformers",
+        "llama_index",
+    }
 
 
 # --- in process, on the fakes ------------------------------------------------------------------
