@@ -167,6 +167,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     from evals.harness import (
         corpus_units,
         gap,
+        held_out_dev,
         overlap_share,
         ratios,
         render_terminal,
@@ -187,14 +188,26 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if "ours" in _BOARDS and "baseline" in _BOARDS:
         ours_test, base_test = _BOARDS["ours"].part("test"), _BOARDS["baseline"].part("test")
         table[f"{ours_test.system} / {base_test.system}"] = ratios(ours_test, base_test)
+    from rag.query.scorer import DEFAULT_PATH
+
     ours = _BOARDS["ours"]
+    held_out = held_out_dev(DEFAULT_PATH)
+
+    def gaps(dev: Scoreboard | dict[str, float]) -> str:
+        pairs = gap(dev, ours.part("test")).items()
+        return ", ".join(f"{k} {v:+.3f}" for k, v in pairs if v is not None)
+
     notes = [
-        "dev - test gap (citerag): "
+        "dev - test gap (citerag; dev in-sample, the scorer was fitted on it): "
+        + gaps(ours.part("dev")),
+        "dev held out (the fit's cross-validation over all dev questions, each answered by a "
+        "scorer fitted without it): "
         + ", ".join(
-            f"{k} {v:+.3f}"
-            for k, v in gap(ours.part("dev"), ours.part("test")).items()
-            if v is not None
-        ),  # fmt: skip
+            f"{k} {v:.1f}" if k == "median_words" else f"{k} {v:.3f}"
+            for k, v in held_out.items()
+            if k != "objective"
+        )
+        + f"; held-out dev - test gap: {gaps(held_out)}",
     ]
     units = [u.text for u in corpus_units(SEEDS)]
     gold = load_gold()

@@ -412,14 +412,27 @@ def ratios(ours: Scoreboard, baseline: Scoreboard) -> dict[str, float | None]:
     return out
 
 
-def gap(dev: Scoreboard, test: Scoreboard) -> dict[str, float | None]:
-    """dev minus test on the answer metrics (positive: better on the questions fitted on)."""
-    a, b = dev.metrics(), test.metrics()
+def gap(dev: Scoreboard | dict[str, float], test: Scoreboard) -> dict[str, float | None]:
+    """dev minus test on the answer metrics (positive: better on the questions fitted on);
+    ``dev`` may be figures already computed (``held_out_dev``)."""
+    a, b = dev if isinstance(dev, dict) else dev.metrics(), test.metrics()
     out: dict[str, float | None] = {}
     for metric in ("fact_recall", "citation_precision", "refusal_accuracy", "false_refusal_rate"):
         x, y = a[metric], b[metric]
         out[metric] = None if x is None or y is None else round(x - y, 4)
     return out
+
+
+def held_out_dev(scorer_path: Path) -> dict[str, float]:
+    """The fit's cross-validated figures on all dev questions for the ratios it chose (each
+    question answered by a scorer fitted without it; ``evals.fit``, kept in the scorer's
+    provenance). The report's dev column is in-sample (the scorer saw those questions), so its
+    gap to test mixes fitting optimism with the parts' difference; this one holds the latter."""
+    provenance = json.loads(scorer_path.read_text(encoding="utf-8"))["provenance"]
+    ratio, wide = provenance["ratios"]["chosen"]
+    chosen: dict[str, float] = provenance["ratios"]["grid"][f"{ratio},{wide}"]
+    names = {"false_refusals": "false_refusal_rate"}
+    return {names.get(k, k): v for k, v in chosen.items()}
 
 
 def write_reports(

@@ -131,6 +131,19 @@ def test_gold_set_has_the_promised_shape(gold: list[GoldItem]) -> None:
         assert bool(item.history) == (item.kind == "conversation"), item.id
 
 
+def test_the_scorer_carries_its_held_out_dev_figures() -> None:
+    """The report's held-out dev line reads them from the fit's provenance: the chosen ratios'
+    cross-validated figures, the same measures as the scoreboard's."""
+    from evals.harness import held_out_dev
+    from rag.query.scorer import DEFAULT_PATH
+
+    figures = held_out_dev(DEFAULT_PATH)
+    assert {"fact_recall", "citation_precision", "refusal_accuracy", "false_refusal_rate"} <= set(
+        figures
+    )
+    assert all(0.0 <= figures[k] <= 1.0 for k in ("fact_recall", "false_refusal_rate"))
+
+
 def test_every_gold_snippet_is_in_the_corpus_and_every_paragraph_is_asked_about(
     gold: list[GoldItem],
 ) -> None:
