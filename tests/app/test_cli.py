@@ -125,8 +125,7 @@ def test_works_with_the_network_cut(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    # Offline is what this test is about; whether this why-question cites both articles is the
-    # known miss tracked by tests/query/test_answer.py::test_example_question_cites_both_documents.
+    # Offline is what this test is about; what the answer says is tested in test_answer.py.
     assert not data["refused"] and data["citations"]
     assert all(c["source"].startswith("seeds/") for c in data["citations"])
 
