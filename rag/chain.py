@@ -136,6 +136,13 @@ class RagChain:
             )
         return self._answerers[name]
 
+    def document_titles(self) -> list[str]:
+        """The titles of the documents in the index, for choosing which to ask about: read from
+        the keyword corpus the first question loads anyway, so they include files ingested from
+        outside the configured corpus, and the corpus is never read again to list them."""
+        docs = self.retriever.corpus().docs.values()
+        return sorted({unit.title for doc in docs for unit in doc.units.values() if unit.title})
+
     def available_answerers(self) -> list[str]:
         """Answerers usable here: extractive always; local when llama-cpp-python and a model are
         installed; openai when an endpoint is configured."""

@@ -261,3 +261,23 @@ def test_the_question_without_names_is_embedded_with_the_question(
         fake_embedder.embed(["Which university did attend?"])[0]
     )
     assert fake_chain.retrieve("what is it").also == {}  # nobody named: nothing more to embed
+
+
+def test_document_titles_are_what_the_index_holds(tmp_path: Path, fake_embedder: Embedder) -> None:
+    """The chat's document choices: every indexed document's title once, a file ingested from
+    outside the configured corpus included, a deleted one gone after the next ingest."""
+    chain = _chain_over(tmp_path, fake_embedder, {
+        "quake.txt": "Quake shakes the northern coast\n\nA strong earthquake shook the coast.\n",
+        "flood.txt": "The river floods the valley\n\nThe river rose two metres overnight.\n",
+    })  # fmt: skip
+    assert chain.document_titles() == [
+        "Quake shakes the northern coast",
+        "The river floods the valley",
+    ]
+    elsewhere = tmp_path / "elsewhere.md"
+    elsewhere.write_text("# Storm closes the port\n\nThe port closed for two days.\n", "utf-8")
+    chain.ingest([elsewhere])
+    assert "Storm closes the port" in chain.document_titles()
+    (tmp_path / "docs" / "flood.txt").unlink()
+    chain.ingest()
+    assert "The river floods the valley" not in chain.document_titles()

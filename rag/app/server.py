@@ -155,7 +155,7 @@ def parse_filters(
 # --- the chat --------------------------------------------------------------------------------
 
 
-def build_ui(chain: RagChain, startup: Startup, document_titles: list[str]) -> Any:
+def build_ui(chain: RagChain, startup: Startup) -> Any:
     import gradio as gr
 
     def respond(
@@ -220,13 +220,6 @@ def build_ui(chain: RagChain, startup: Startup, document_titles: list[str]) -> A
         gr.Markdown("## citerag — answers about the news, every sentence cited")
         status = gr.Markdown(startup.status, elem_id="status")
         timer = gr.Timer(1.0)
-
-        def refresh() -> tuple[str, Any]:
-            return startup.status, gr.Timer(active=not startup.ready.is_set())
-
-        timer.tick(
-            refresh, outputs=[status, timer], show_progress="hidden", api_visibility="private"
-        )
         with gr.Accordion("Options", open=False, elem_id="options") as options:
             k = gr.Slider(
                 1,
@@ -236,8 +229,9 @@ def build_ui(chain: RagChain, startup: Startup, document_titles: list[str]) -> A
                 label="Number of sources to draw the answer from",
             )
             documents = gr.Dropdown(
-                document_titles,
+                [],
                 multiselect=True,
+                elem_id="documents",
                 value=[],
                 label="Only these documents (empty: all)",
             )
@@ -254,6 +248,23 @@ def build_ui(chain: RagChain, startup: Startup, document_titles: list[str]) -> A
                 "that is checked against them)",
                 visible=len(available) > 1,
             )
+
+        def refresh() -> tuple[str, Any, Any]:
+            """The start-up status, each second until ready; then the documents to choose from."""
+            if not startup.ready.is_set() or startup.error:
+                return startup.status, gr.Timer(active=not startup.ready.is_set()), gr.update()
+            try:
+                titles = gr.update(choices=chain.document_titles())
+            except RagError:
+                titles = gr.update()  # the store is unreachable now; the chat says so when asked
+            return startup.status, gr.Timer(active=False), titles
+
+        timer.tick(
+            refresh,
+            outputs=[status, timer, documents],
+            show_progress="hidden",
+            api_visibility="private",
+        )
         chat = gr.ChatInterface(
             respond,
             chatbot=gr.Chatbot(height=560, elem_id="chatbot", label="citerag"),
@@ -355,18 +366,9 @@ def create_app(settings: Settings | None = None) -> Any:
     """The FastAPI app with the chat mounted at ``/`` and the API under ``/api``."""
     import gradio as gr
 
-    from rag.index.loading import discover, load_document
-
     settings = settings or Settings.load()
     app, chain, startup = _api_app(settings)
-    files, _ = discover(settings.index.corpus)
-    titles = []
-    for path in files:
-        try:
-            titles.append(load_document(path).title)
-        except RagError:
-            continue
-    demo = build_ui(chain, startup, titles)
+    demo = build_ui(chain, startup)
     return gr.mount_gradio_app(app, demo, path="/")
 
 

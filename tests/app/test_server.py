@@ -317,6 +317,12 @@ def test_chat_in_a_real_browser(server: str) -> None:
         follow_up = ask("Where does he work?")
         assert "Middle East Institute" in follow_up
         page.screenshot(path=str(ARTIFACTS / "chat-follow-up.png"), full_page=True)
+
+        # The documents to choose from are the index's, filled in once the chat is ready.
+        page.locator("#options").get_by_text("Options").first.click()
+        page.locator("#documents input").first.click()
+        choice = page.get_by_role("option", name=re.compile("Today.s WorldView"))
+        expect(choice).to_be_visible(timeout=10_000)
         browser.close()
 
 
