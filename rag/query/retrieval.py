@@ -156,16 +156,17 @@ class HybridRetriever:
         whatever changed in the store) join the keyword corpus, and the corpus is saved, so that
         what it added is found at once.
 
-        With no corpus loaded yet, it is loaded now only when no copy is saved (a first ingest,
-        or a copy deleted): then neither this process's first question nor the next process
-        reads the whole index back from Chroma (at 100k units, 27.3 s of the first question after
-        an ingest in ``make bench``, 9.2 s from the saved copy). Where a copy exists it is left
-        for the first question: reading it to add one file would cost the ingest more than it
-        saves (a 100k copy reads in 9 s, a file is added in 1 s)."""
+        With no corpus loaded yet, it is loaded now only when something was written and no copy
+        is saved (a first ingest, or a copy deleted): then neither this process's first question
+        nor the next process reads the whole index back from Chroma (at 100k units, 27.3 s of the
+        first question after an ingest in ``make bench``, 9.2 s from the saved copy). Where a copy
+        exists it is left for the first question: reading it to add one file would cost the
+        ingest more than it saves (a 100k copy reads in 9 s, a file is added in 1 s). An ingest
+        that wrote nothing into a process with nothing loaded leaves everything as it was."""
         with self._lock:
             self._version = None
-            if not self._absorbs():
-                return
+            if not self._absorbs() or (self._corpus is None and not written):
+                return  # nothing loaded to bring up to date, nothing written to build one from
             version = self._current_version()
             if self._corpus is not None and not written and version == self._corpus.version:
                 return

@@ -412,3 +412,16 @@ def test_following_reads_the_units_of_the_loaded_corpus(
     paragraphs = [u for u in held.units.values() if u.kind == "paragraph"]
     assert [u.text for u in paragraphs if introduces(u.text)] == ["See the article here:"]
     assert all(held.following(u.unit_id) == () for u in held.units.values())
+
+
+def test_an_ingest_that_wrote_nothing_reads_nothing_back(
+    indexed: tuple[CountingStore, Path, Path], fake_embedder: Embedder
+) -> None:
+    """With no saved copy and nothing loaded, an ingest of an unchanged corpus leaves the keyword
+    corpus for the first question (at 100k units, building it is half a minute)."""
+    store, data, corpus = indexed
+    chain = chain_on(store, data, corpus, fake_embedder)
+    report = chain.ingest()
+    assert report.embedded == 0
+    assert store.reads == []
+    assert not snapshot_of(chain).path.exists()
