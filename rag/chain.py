@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.config import Settings
-from rag.errors import QuestionError, RagError, StoreError
+from rag.errors import ConfigError, QuestionError, RagError, StoreError
 from rag.index.chunking import Passage
 from rag.index.corpus import DocTerms
 from rag.index.embedding import Embedder
@@ -38,6 +38,8 @@ from rag.text import keywords
 
 if TYPE_CHECKING:
     from rag.llamaindex import CitedQueryEngine, CitedRetriever
+    from rag.query.llm import Generator
+    from rag.query.reader import Reader
 
 MAX_QUESTION_CHARS = 2000
 #: HNSW neighbours explored per dense candidate wanted (``IndexStore(search_ef=...)``): 8 x 50 =
@@ -59,6 +61,7 @@ class RagChain:
         self._retriever: HybridRetriever | None = None
         self._answerers: dict[str, Answerer] = {}
         self._extractive: ExtractiveAnswerer | None = None
+        self._generators: dict[str, Generator] = {}
         self._ready = threading.Lock()
         self._ensured = False
 
@@ -117,9 +120,36 @@ class RagChain:
                 self.embedder,
                 max_answer_sentences=self.settings.answer.max_answer_sentences,
                 threshold=self.settings.answer.answer_threshold,
+                reader=self._reader(),
             )
             self._answerers["extractive"] = self._extractive
         return self._extractive
+
+    def _reader(self) -> Reader | None:
+        """``RAG_READER=local``: the packaged local model, shared with the local answerer. The
+        check was fitted on that model's scores, so another GGUF is refused for it."""
+        if self.settings.answer.reader == "none":
+            return None
+        from rag.query.llm import is_packaged
+        from rag.query.reader import LocalReader
+
+        path = self.settings.llm.llm_model_path
+        if path is not None and not (path.is_file() and is_packaged(path)):
+            raise ConfigError(
+                f"RAG_READER=local was fitted on the packaged model's readings and "
+                f"RAG_LLM_MODEL_PATH={path} is another file; unset RAG_LLM_MODEL_PATH, or set "
+                "RAG_READER=none to use another model"
+            )
+        return LocalReader(self._generator("local"))
+
+    def _generator(self, name: str) -> Generator:
+        """The text generator behind answerer ``name``, created once (one local model in memory
+        however many parts of the chain use it)."""
+        if name not in self._generators:
+            from rag.query.llm import generator_from_settings
+
+            self._generators[name] = generator_from_settings(self.settings, name)
+        return self._generators[name]
 
     def answerer_for(self, name: str | None) -> Answerer:
         """The answerer called ``name`` (default: ``settings.answer.answerer``), created once."""
@@ -127,12 +157,9 @@ class RagChain:
         extractive = self.extractive
         if name not in self._answerers:
             from rag.query.generative import GenerativeAnswerer
-            from rag.query.llm import generator_from_settings
 
             self._answerers[name] = GenerativeAnswerer(
-                extractive,
-                generator_from_settings(self.settings, name),
-                self.settings.llm.llm_max_tokens,
+                extractive, self._generator(name), self.settings.llm.llm_max_tokens
             )
         return self._answerers[name]
 

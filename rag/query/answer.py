@@ -39,6 +39,7 @@ from rag.query.features import (
     unmatched,
     without_names,
 )
+from rag.query.reader import CANDIDATES, Reader, ReaderCheck
 from rag.query.retrieval import Evidence, Retrieval
 from rag.query.scorer import Scorer
 from rag.results import NO_AUTHOR, REFUSAL, Citation, Event
@@ -152,13 +153,20 @@ class ExtractiveAnswerer:
         max_answer_sentences: int,
         threshold: float | None = None,
         scorer: Scorer | None = None,
+        reader: Reader | None = None,
+        reader_check: ReaderCheck | None = None,
     ) -> None:
         """``max_answer_sentences`` is ``RAG_MAX_ANSWER_SENTENCES`` (for why/how and list
-        questions); ``threshold`` overrides the fitted one (``RAG_ANSWER_THRESHOLD``)."""
+        questions); ``threshold`` overrides the fitted one (``RAG_ANSWER_THRESHOLD``). With a
+        ``reader`` (``RAG_READER=local``) the best candidates are read before an answer is given
+        and the fitted ``reader_check`` (default ``rag/query/reader.json``) decides refusals in
+        place of the question stage's threshold."""
         self.embedder = embedder
         self.max_answer_sentences = max_answer_sentences
         self._threshold = threshold
         self._scorer = scorer
+        self.reader = reader
+        self._reader_check = reader_check
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -285,10 +293,28 @@ class ExtractiveAnswerer:
         """The quoted answer; ``ranked`` passes in ``candidates()`` already computed."""
         if ranked is None:
             ranked = self.candidates(question, retrieval)
-        answerable = self.answerable(ranked)
+        answerable, threshold = self.answerable(ranked), self.threshold
+        if self.reader is not None and ranked:
+            answerable, threshold = (
+                self.read(question, ranked, answerable),
+                self.reader_check.threshold,
+            )
         return self.select(
-            question, ranked, answerable, self.threshold, self.scorer.ratio, self.scorer.ratio_wide
+            question, ranked, answerable, threshold, self.scorer.ratio, self.scorer.ratio_wide
         )
+
+    @property
+    def reader_check(self) -> ReaderCheck:
+        if self._reader_check is None:
+            self._reader_check = ReaderCheck.load()
+        return self._reader_check
+
+    def read(self, question: str, ranked: list[Candidate], answerable: float) -> float:
+        """The probability that the sources answer, once the reader has read the
+        ``reader.CANDIDATES`` best sentences (``rag.query.reader``)."""
+        assert self.reader is not None
+        scores = [self.reader.score(question, c.text) for c in ranked[:CANDIDATES]]
+        return self.reader_check.probability(answerable, scores)
 
     def stream(self, question: str, retrieval: Retrieval) -> Iterator[Event[Composed]]:
         """The quoted answer is ready at once: one ``final`` event."""

@@ -78,6 +78,16 @@ def packaged_model(data_dir: Path) -> Path:
     return target
 
 
+def is_packaged(path: Path) -> bool:
+    """Whether the GGUF file at ``path`` is the packaged model, byte for byte (about a second
+    to hash)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as src:
+        while chunk := src.read(8 * 2**20):
+            digest.update(chunk)
+    return digest.hexdigest() == PACKAGED_SHA256
+
+
 # --- llama.cpp in process --------------------------------------------------------------------
 
 
@@ -116,6 +126,49 @@ class LocalGenerator:
                               n_threads=self.threads, verbose=False)  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - llama.cpp reports load failures loosely
             raise ModelError(f"cannot load {self.model_path} ({exc}); is it a GGUF model?") from exc
+
+    def prefer(self, messages: list[Message], options: tuple[str, str]) -> float:
+        """How much more the model would begin its reply with ``options[0]`` than with
+        ``options[1]``: the difference of their first tokens' next-token logits after the
+        chat-formatted ``messages``. Nothing is generated; the longest prefix already in the
+        model's cache (the system instruction, for a reader asked about one candidate after
+        another) is not read again."""
+        import numpy as np
+
+        self.warm_up()
+        llm = self._llm
+        with self._lock:
+            prompt = self._chat_prompt(messages)
+            tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+            first = [llm.tokenize(o.encode("utf-8"), add_bos=False, special=False)[0]
+                     for o in options]  # fmt: skip
+            cached = list(llm._input_ids[: llm.n_tokens])
+            keep = 0
+            while keep < min(len(cached), len(tokens) - 1) and cached[keep] == tokens[keep]:
+                keep += 1
+            llm.n_tokens = keep
+            llm.eval(tokens[keep:])
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+            return float(logits[first[0]] - logits[first[1]])
+
+    def _chat_prompt(self, messages: list[Message]) -> str:
+        """``messages`` in the model's own chat template (from its GGUF metadata), ready for the
+        assistant's reply; ChatML where the file has none."""
+        template = self._llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            turns = "".join(
+                f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages
+            )
+            return turns + "<|im_start|>assistant\n"
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        def text(token: int) -> str:
+            return self._llm._model.token_get_text(token) if token != -1 else ""
+
+        formatter = Jinja2ChatFormatter(
+            template, eos_token=text(self._llm.token_eos()), bos_token=text(self._llm.token_bos())
+        )
+        return str(formatter(messages=messages).prompt)  # type: ignore[arg-type]
 
     def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
         self.warm_up()

@@ -1,0 +1,171 @@
+"""Fit the reader check (``rag/query/reader.json``) on the dev questions, and nothing else.
+
+    python -m evals.fit_reader      # or: make fit-reader (needs make local-llm)
+
+1. Every dev question is retrieved and featurised as ``evals.fit`` does; stage 1 with the shipped
+   scorer's chosen ``C`` gives each sentence a probability held out by question (repeat 0 of the
+   fit's shuffled folds), and the ``CANDIDATES`` best sentences are what the reader reads.
+2. Each is scored by the local model (``rag.query.reader.LocalReader``). Scores are kept in
+   ``evals/reader_scores.json`` (by a hash of question, sentence and the reader's instruction),
+   so a refit reads the model only for pairs it has not seen: about two seconds a pair on two
+   cores, half an hour for all of dev.
+3. For each of ``evals.fit.REPEATS`` shuffled splits, stage 2's held-out probability (with the
+   shipped scorer's question ``C``) and the best reader score are the two inputs of a logistic
+   regression, itself held out by 5-fold cross-validation; its ``C`` minimises held-out log loss
+   and its threshold follows ``evals.fit.choose_threshold`` (at most 5 % false refusals with 90 %
+   confidence), averaged over the repeats. The final weights are fitted on every repeat's rows.
+
+The test part and ``evals/corpus2`` are never read here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import statistics
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from evals import fit
+from rag.config import Settings
+from rag.query.llm import LocalGenerator
+from rag.query.reader import CANDIDATES, DEFAULT_PATH, FEATURES, SYSTEM, LocalReader, ReaderCheck
+from rag.query.scorer import Scorer
+
+SCORES = Path(__file__).with_name("reader_scores.json")
+
+
+def key(question: str, sentence: str) -> str:
+    """The cache key of one reading: the instruction is part of it, so a new wording is read
+    anew."""
+    return hashlib.sha256(f"{SYSTEM}\0{question}\0{sentence}".encode()).hexdigest()[:20]
+
+
+class CachedReader:
+    """Scores from ``SCORES`` where known; the local model (loaded on first need) for the rest."""
+
+    def __init__(self, path: Path = SCORES) -> None:
+        self.path = path
+        self.scores: dict[str, float] = (
+            json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        )
+        self._reader: LocalReader | None = None
+        self.read = 0
+
+    def score(self, question: str, sentence: str) -> float:
+        k = key(question, sentence)
+        if k not in self.scores:
+            if self._reader is None:
+                self._reader = LocalReader(LocalGenerator.from_settings(Settings.load()))
+            self.scores[k] = round(self._reader.score(question, sentence), 5)
+            self.read += 1
+        return self.scores[k]
+
+    def save(self) -> None:
+        text = json.dumps(dict(sorted(self.scores.items())), indent=0)
+        self.path.write_text(text + "\n", encoding="utf-8")
+
+
+def reader_best(examples: list[fit.Example], probs: list[list[float]],
+                reader: CachedReader) -> np.ndarray:  # fmt: skip
+    """Each question's best reader score over its ``CANDIDATES`` most probable sentences (a
+    question with no candidate gets the lowest score seen, as if read and rejected)."""
+    out: list[float | None] = []
+    for ex, ps in zip(examples, probs, strict=True):
+        order = np.argsort(-np.asarray(ps), kind="stable")[:CANDIDATES]
+        scores = [reader.score(ex.question, ex.sentences[i].text) for i in order]
+        out.append(max(scores) if scores else None)
+    floor = min((v for v in out if v is not None), default=0.0)
+    return np.asarray([floor if v is None else v for v in out])
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_PATH)
+    args = parser.parse_args(argv)
+
+    shipped = Scorer.load().provenance
+    c, cq = float(shipped["sentence_C"]["chosen"]), float(shipped["question_C"]["chosen"])
+    reader = CachedReader()
+    with tempfile.TemporaryDirectory() as tmp:
+        by_corpus, _ = fit.dev_examples(Path(tmp))
+    examples = [ex for group in by_corpus.values() for ex in group]
+    yq = np.asarray([int(ex.item.answerable) for ex in examples])
+    try:
+        best = reader_best(examples, fit.out_of_fold(examples, c, 0), reader)
+    finally:
+        reader.save()
+    print(f"reader scores: {len(reader.scores)} known, {reader.read} read now")
+
+    from sklearn.metrics import roc_auc_score
+
+    repeats = range(fit.REPEATS)
+    rows = []
+    for r in repeats:
+        probs = fit.out_of_fold(examples, c, r)
+        gate = fit.gate_out_of_fold(fit.question_rows(examples, probs), yq, cq, r)
+        rows.append(np.column_stack([_logit(gate), best]))
+    # Other seeds than stage 2's folds, so the check is not held out on the same partitions.
+    held = {
+        cc: [fit.gate_out_of_fold(rows[r], yq, cc, 100 + r) for r in repeats] for cc in fit.C_GRID
+    }
+    losses = {cc: statistics.fmean(fit.binary_log_loss(yq, g) for g in held[cc]) for cc in held}
+    c_best = min(losses, key=lambda cc: losses[cc])
+    gates = held[c_best]
+    thresholds = [fit.choose_threshold(examples, g) for g in gates]
+    threshold = statistics.fmean(thresholds)
+    auc = statistics.fmean(float(roc_auc_score(yq, g)) for g in gates)
+    alone = float(roc_auc_score(yq, best))
+    refused = statistics.fmean(
+        float(np.mean(g[yq == 0] < t)) for g, t in zip(gates, thresholds, strict=True)
+    )
+    false = statistics.fmean(
+        float(np.mean(g[yq == 1] < t)) for g, t in zip(gates, thresholds, strict=True)
+    )
+    print(f"C={c_best} held-out AUC {auc:.4f} (reader alone {alone:.4f}); refusals "
+          f"{refused:.3f}, false refusals {false:.3f}, threshold {threshold:.4f}")  # fmt: skip
+
+    model = fit._fit(np.vstack(rows), np.tile(yq, fit.REPEATS), c_best,
+                     np.full(fit.REPEATS * len(yq), 1.0 / fit.REPEATS))  # fmt: skip
+    check = ReaderCheck(
+        model=fit._linear(model, FEATURES),
+        threshold=round(threshold, 6),
+        provenance={
+            "fitted_by": "python -m evals.fit_reader",
+            "date": dt.date.today().isoformat(),
+            "fitted_on": "dev part of evals/data (evals.harness.split_of) and all of "
+            "evals/devcorpus; the test part and evals/corpus2 never read",
+            "reader": "the packaged Qwen2.5-Coder-1.5B-Instruct Q4_K_M (rag.query.llm), "
+            f"logit(Yes) - logit(No), best of the {CANDIDATES} most probable sentences by "
+            f"stage 1 held out by question (C={c}, repeat 0)",
+            "dev_questions": len(examples),
+            "unanswerable_dev_questions": int((yq == 0).sum()),
+            "C": {
+                "chosen": c_best,
+                "grid_log_loss": {str(k): round(v, 5) for k, v in losses.items()},
+            },
+            "held_out_auc": round(auc, 4),
+            "reader_alone_auc": round(alone, 4),
+            "held_out_refusals": round(refused, 4),
+            "held_out_false_refusals": round(false, 4),
+            "thresholds_by_repeat": [round(t, 4) for t in thresholds],
+            "threshold": f"mean over {fit.REPEATS} repeats of evals.fit.choose_threshold on "
+            "the check's held-out probabilities",
+        },
+    )
+    check.save(args.out)
+    print(f"wrote {args.out}: weights {dict(zip(FEATURES, check.model.coef, strict=True))}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

