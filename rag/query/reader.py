@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rag.errors import ModelError
-from rag.query.scorer import Linear
+from rag.query.scorer import Linear, load_fitted
 
 DEFAULT_PATH = Path(__file__).with_name("reader.json")
 #: The instruction the scores were fitted with; changing a word of it needs ``make fit-reader``.
@@ -102,17 +102,11 @@ class ReaderCheck:
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PATH) -> ReaderCheck:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            check = cls(
-                model=Linear.from_dict(data["model"]),
-                threshold=float(data["threshold"]),
-                provenance=dict(data.get("provenance", {})),
-            )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelError(
-                f"cannot read the reader check {path} ({exc}); refit it with `make fit-reader`"
-            ) from None
+        check = load_fitted(path, "the reader check", "fit-reader", lambda data: cls(
+            model=Linear.from_dict(data["model"]),
+            threshold=float(data["threshold"]),
+            provenance=dict(data.get("provenance", {})),
+        ))  # fmt: skip
         if check.model.features != FEATURES:
             raise ModelError(
                 f"the reader check {path} was fitted on other inputs than this version gives "

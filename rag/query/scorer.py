@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rag.errors import ModelError
 from rag.query.features import FEATURES, QUESTION_FEATURES, RANKING_FEATURES
@@ -26,6 +27,20 @@ from rag.query.features import FEATURES, QUESTION_FEATURES, RANKING_FEATURES
 DEFAULT_PATH = Path(__file__).with_name("scorer.json")
 #: Where stage 1's inputs sit in a row of ``FEATURES``.
 RANKING_COLUMNS: tuple[int, ...] = tuple(FEATURES.index(name) for name in RANKING_FEATURES)
+
+
+T = TypeVar("T")
+
+
+def load_fitted(path: Path, what: str, target: str, build: Callable[[dict[str, Any]], T]) -> T:
+    """``build`` over the JSON of a fitted file (``what``: "the answer scorer"); a missing or
+    broken file is a ``ModelError`` that says to refit it with ``make TARGET``."""
+    try:
+        return build(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(
+            f"cannot read {what} {path} ({exc}); refit it with `make {target}`"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -104,20 +119,14 @@ class Scorer:
     @classmethod
     def load(cls, path: Path = DEFAULT_PATH) -> Scorer:
         """Read a fitted scorer; a missing, foreign or stale file says how to refit it."""
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            scorer = cls(
-                sentence=Linear.from_dict(data["sentence"]),
-                question=Linear.from_dict(data["question"]),
-                threshold=float(data["threshold"]),
-                ratio=float(data["ratio"]),
-                ratio_wide=float(data["ratio_wide"]),
-                provenance=dict(data.get("provenance", {})),
-            )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelError(
-                f"cannot read the answer scorer {path} ({exc}); refit it with `make fit`"
-            ) from None
+        scorer = load_fitted(path, "the answer scorer", "fit", lambda data: cls(
+            sentence=Linear.from_dict(data["sentence"]),
+            question=Linear.from_dict(data["question"]),
+            threshold=float(data["threshold"]),
+            ratio=float(data["ratio"]),
+            ratio_wide=float(data["ratio_wide"]),
+            provenance=dict(data.get("provenance", {})),
+        ))  # fmt: skip
         if (
             scorer.sentence.features != RANKING_FEATURES
             or scorer.question.features != QUESTION_FEATURES
