@@ -185,9 +185,13 @@ class RagChain:
         return names
 
     def warm_up(self) -> None:
-        """Load the embedding model and open the index now instead of on the first question."""
+        """Load the embedding model and open the index now instead of on the first question (and
+        the reader's model, with ``RAG_READER=local``: a misconfigured one fails here)."""
         self.embedder.warm_up()
         self.store.warm_up()
+        reader = self.extractive.reader
+        if reader is not None:
+            reader.warm_up()
 
     # -- as LlamaIndex components ---------------------------------------------------------------
 

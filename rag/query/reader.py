@@ -48,6 +48,8 @@ FEATURES = ("question_logit", "reader_best")
 class Reader(Protocol):
     """Scores whether a sentence states the answer to a question: higher is more likely."""
 
+    def warm_up(self) -> None: ...
+
     def score(self, question: str, sentence: str) -> float: ...
 
 

@@ -27,6 +27,9 @@ class FixedReader:
         self.value = score
         self.asked: list[tuple[str, str]] = []
 
+    def warm_up(self) -> None:
+        pass
+
     def score(self, question: str, sentence: str) -> float:
         self.asked.append((question, sentence))
         return self.value
@@ -83,6 +86,8 @@ def test_the_reader_needs_the_packaged_model(tmp_path: Path, fake_embedder: Embe
     other.write_bytes(b"GGUF not the packaged model")
     chain = make_chain(tmp_path / "index", [SEEDS], fake_embedder, reader="local",
                        llm_model_path=other)  # fmt: skip
+    with pytest.raises(ConfigError, match="RAG_READER=none"):
+        chain.warm_up()
     with pytest.raises(ConfigError, match="RAG_READER=none"):
         chain.ask(QUESTION)
 
