@@ -33,7 +33,15 @@ import numpy as np
 from evals import fit
 from rag.config import Settings
 from rag.query.llm import LocalGenerator
-from rag.query.reader import CANDIDATES, DEFAULT_PATH, FEATURES, SYSTEM, LocalReader, ReaderCheck
+from rag.query.reader import (
+    CANDIDATES,
+    DEFAULT_PATH,
+    FEATURES,
+    SYSTEM,
+    LocalReader,
+    ReaderCheck,
+    question_logit,
+)
 from rag.query.scorer import Scorer
 
 SCORES = Path(__file__).with_name("reader_scores.json")
@@ -83,11 +91,6 @@ def reader_best(examples: list[fit.Example], probs: list[list[float]],
     return np.asarray([floor if v is None else v for v in out])
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_PATH)
@@ -113,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in repeats:
         probs = fit.out_of_fold(examples, c, r)
         gate = fit.gate_out_of_fold(fit.question_rows(examples, probs), yq, cq, r)
-        rows.append(np.column_stack([_logit(gate), best]))
+        rows.append(np.column_stack([[question_logit(float(g)) for g in gate], best]))
     # Other seeds than stage 2's folds, so the check is not held out on the same partitions.
     held = {
         cc: [fit.gate_out_of_fold(rows[r], yq, cc, 100 + r) for r in repeats] for cc in fit.C_GRID

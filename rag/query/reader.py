@@ -45,6 +45,13 @@ CANDIDATES = 2
 FEATURES = ("question_logit", "reader_best")
 
 
+def question_logit(probability: float) -> float:
+    """The question stage's probability as ``ReaderCheck``'s first input (clipped, so that a
+    certain 0 or 1 stays finite); the fit and the answerer both go through here."""
+    p = min(max(probability, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
 class Reader(Protocol):
     """Scores whether a sentence states the answer to a question: higher is more likely."""
 
@@ -88,8 +95,7 @@ class ReaderCheck:
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def probability(self, question_probability: float, scores: list[float]) -> float:
-        p = min(max(question_probability, 1e-6), 1 - 1e-6)
-        row = [math.log(p / (1 - p)), max(scores)]
+        row = [question_logit(question_probability), max(scores)]
         return self.model.probabilities([row])[0]
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,4 +123,12 @@ class ReaderCheck:
         return check
 
 
-__all__ = ["CANDIDATES", "LocalReader", "Reader", "ReaderCheck", "SYSTEM", "messages"]
+__all__ = [
+    "CANDIDATES",
+    "LocalReader",
+    "Reader",
+    "ReaderCheck",
+    "SYSTEM",
+    "messages",
+    "question_logit",
+]
