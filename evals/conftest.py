@@ -150,25 +150,29 @@ def _reading(chain: RagChain, generator: Any) -> RagChain:
     return reading
 
 
+def _reader_board(chain: RagChain, generator: Any, items: list[GoldItem], key: str,
+                  name: str) -> Scoreboard:  # fmt: skip
+    """``items`` answered by ``chain`` with the local model's reading (three to four seconds a
+    question), kept for the scoreboard under ``key``."""
+    board = run(citerag_system(_reading(chain, generator)), items, name)
+    _BOARDS[key] = board
+    return board
+
+
 @pytest.fixture(scope="session")
 def ours_reader(eval_chain: RagChain, local_generator: Any, gold: list[GoldItem]) -> Scoreboard:
-    """The extractive answerer with the local model's reading, on the whole frozen test part
-    (three to four seconds a question)."""
+    """The extractive answerer with the local model's reading, on the whole frozen test part."""
     test = [item for item in gold if item.split == "test"]
-    board = run(citerag_system(_reading(eval_chain, local_generator)), test,
-                "citerag (extractive + local reader)")  # fmt: skip
-    _BOARDS["ours-reader"] = board
-    return board
+    return _reader_board(eval_chain, local_generator, test, "ours-reader",
+                         "citerag (extractive + local reader)")  # fmt: skip
 
 
 @pytest.fixture(scope="session")
 def corpus2_reader(
     corpus2_chain: RagChain, local_generator: Any, corpus2_gold: list[GoldItem]
 ) -> Scoreboard:
-    board = run(citerag_system(_reading(corpus2_chain, local_generator)), corpus2_gold,
-                "citerag (extractive + local reader) [corpus2]")  # fmt: skip
-    _BOARDS["corpus2-reader"] = board
-    return board
+    return _reader_board(corpus2_chain, local_generator, corpus2_gold, "corpus2-reader",
+                         "citerag (extractive + local reader) [corpus2]")  # fmt: skip
 
 
 @pytest.fixture(scope="session")
