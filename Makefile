@@ -46,12 +46,13 @@ ask: $(STAMP)
 # Where the machine allows it (root, as in CI), the whole suite runs with the network cut:
 # a private network namespace with only loopback up, which proves nothing is fetched at run time.
 # pytest's "no tests collected" (exit 5) is not a failure of the product. Lint (ruff, mypy) runs first.
+# The 20 slowest steps are listed at the end, so CI's log says where its time goes.
 test: $(STAMP) $(LLM_STAMP) browser lint
 	@if unshare -n true 2>/dev/null && command -v ip >/dev/null 2>&1; then \
 	  echo "running the tests with the network cut (unshare -n, loopback only)"; \
-	  unshare -n sh -c 'ip link set lo up && exec $(BIN)/pytest tests evals rag --doctest-modules'; \
+	  unshare -n sh -c 'ip link set lo up && exec $(BIN)/pytest tests evals rag --doctest-modules --durations=20'; \
 	else \
-	  $(BIN)/pytest tests evals rag --doctest-modules; \
+	  $(BIN)/pytest tests evals rag --doctest-modules --durations=20; \
 	fi; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
 test-fast: $(STAMP)

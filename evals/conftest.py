@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 import rag  # noqa: F401  (offline environment first)
 from evals.harness import GoldItem, Scoreboard, citerag_system, load_gold, run, write_reports
+from evals.readings import HELD_OUT, CachedReader
 from rag.chain import RagChain
 from rag.config import Settings
 from rag.index.embedding import Embedder
@@ -22,6 +24,8 @@ EVALS = Path(__file__).resolve().parent
 CORPUS2 = EVALS / "corpus2" / "articles"
 CORPUS2_QUESTIONS = EVALS / "corpus2"
 _BOARDS: dict[str, Scoreboard] = {}
+# The reader boards' kept readings, for the scoreboard's note on what was read live.
+_READINGS: list[CachedReader] = []
 
 
 @pytest.fixture(scope="session")
@@ -141,37 +145,53 @@ def ours_llm(eval_chain: RagChain, local_generator: Any, llm_subset: list[GoldIt
     return board
 
 
-def _reading(chain: RagChain, generator: Any) -> RagChain:
-    """The same index answered with ``RAG_READER=local``, the model already loaded shared."""
+@pytest.fixture(scope="session")
+def held_out_readings(local_generator: Any) -> Iterator[CachedReader]:
+    """The reader boards' readings: kept in ``evals/reader_scores_held_out.json`` (a rerun with
+    the same candidates reads none; new ones are read and kept), the file updated at the end."""
+    from rag.query.reader import LocalReader
+
+    readings = CachedReader(HELD_OUT, lambda: LocalReader(local_generator))
+    _READINGS.append(readings)
+    yield readings
+    readings.save()
+
+
+def _reading(chain: RagChain, generator: Any, readings: CachedReader) -> RagChain:
+    """The same index answered with ``RAG_READER=local``, the model already loaded shared and
+    its readings taken from ``readings`` where they are kept."""
     index = chain.settings.index
     settings = Settings.load(data_dir=index.data_dir, corpus=list(index.corpus), reader="local")
     reading = RagChain(settings, chain.embedder)
     reading._generators["local"] = generator
+    reading.extractive.reader = readings
     return reading
 
 
-def _reader_board(chain: RagChain, generator: Any, items: list[GoldItem], key: str,
-                  name: str) -> Scoreboard:  # fmt: skip
-    """``items`` answered by ``chain`` with the local model's reading (three to four seconds a
-    question), kept for the scoreboard under ``key``."""
-    board = run(citerag_system(_reading(chain, generator)), items, name)
+def _reader_board(chain: RagChain, generator: Any, readings: CachedReader,
+                  items: list[GoldItem], key: str, name: str) -> Scoreboard:  # fmt: skip
+    """``items`` answered by ``chain`` with the local model's reading, kept for the scoreboard
+    under ``key``."""
+    board = run(citerag_system(_reading(chain, generator, readings)), items, name)
     _BOARDS[key] = board
     return board
 
 
 @pytest.fixture(scope="session")
-def ours_reader(eval_chain: RagChain, local_generator: Any, gold: list[GoldItem]) -> Scoreboard:
+def ours_reader(eval_chain: RagChain, local_generator: Any, held_out_readings: CachedReader,
+                gold: list[GoldItem]) -> Scoreboard:  # fmt: skip
     """The extractive answerer with the local model's reading, on the whole frozen test part."""
     test = [item for item in gold if item.split == "test"]
-    return _reader_board(eval_chain, local_generator, test, "ours-reader",
+    return _reader_board(eval_chain, local_generator, held_out_readings, test, "ours-reader",
                          "citerag (extractive + local reader)")  # fmt: skip
 
 
 @pytest.fixture(scope="session")
-def corpus2_reader(
-    corpus2_chain: RagChain, local_generator: Any, corpus2_gold: list[GoldItem]
-) -> Scoreboard:
-    return _reader_board(corpus2_chain, local_generator, corpus2_gold, "corpus2-reader",
+def corpus2_reader(corpus2_chain: RagChain, local_generator: Any,
+                   held_out_readings: CachedReader,
+                   corpus2_gold: list[GoldItem]) -> Scoreboard:  # fmt: skip
+    return _reader_board(corpus2_chain, local_generator, held_out_readings, corpus2_gold,
+                         "corpus2-reader",
                          "citerag (extractive + local reader) [corpus2]")  # fmt: skip
 
 
@@ -232,7 +252,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         pairs = gap(dev, ours.part("test")).items()
         return ", ".join(f"{k} {v:+.3f}" for k, v in pairs if v is not None)
 
-    notes = [
+    notes = []
+    for readings in _READINGS:
+        notes.append(
+            f"reader boards: {len(readings.used)} readings, {readings.read} of them by the model "
+            f"in this run, the rest kept in {HELD_OUT.name} (evals/readings.py)"
+        )
+    notes += [
         "dev - test gap (citerag; dev in-sample, the scorer was fitted on it): "
         + gaps(ours.part("dev")),
         "dev held out (the fit's cross-validation over all dev questions, each answered by a "

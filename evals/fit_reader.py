@@ -6,9 +6,9 @@
    scorer's chosen ``C`` gives each sentence a probability held out by question (repeat 0 of the
    fit's shuffled folds), and the ``CANDIDATES`` best sentences are what the reader reads.
 2. Each is scored by the local model (``rag.query.reader.LocalReader``). Scores are kept in
-   ``evals/reader_scores.json`` (by a hash of question, sentence and the reader's instruction),
-   so a refit reads the model only for pairs it has not seen: about two seconds a pair on two
-   cores, half an hour for all of dev.
+   ``evals/reader_scores.json`` (``evals.readings``: by a hash of question, sentence and the
+   reader's instruction), so a refit reads the model only for pairs it has not seen: about two
+   seconds a pair on two cores, half an hour for all of dev.
 3. For each of ``evals.fit.REPEATS`` shuffled splits, stage 2's held-out probability (with the
    shipped scorer's question ``C``) and the best reader score are the two inputs of a logistic
    regression, itself held out by 5-fold cross-validation; its ``C`` minimises held-out log loss
@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
-import json
 import statistics
 import tempfile
 from pathlib import Path
@@ -31,51 +29,18 @@ from pathlib import Path
 import numpy as np
 
 from evals import fit
+from evals.readings import DEV, CachedReader
 from rag.config import Settings
 from rag.query.llm import LocalGenerator
 from rag.query.reader import (
     CANDIDATES,
     DEFAULT_PATH,
     FEATURES,
-    SYSTEM,
     LocalReader,
     ReaderCheck,
     question_logit,
 )
 from rag.query.scorer import Scorer
-
-SCORES = Path(__file__).with_name("reader_scores.json")
-
-
-def key(question: str, sentence: str) -> str:
-    """The cache key of one reading: the instruction is part of it, so a new wording is read
-    anew."""
-    return hashlib.sha256(f"{SYSTEM}\0{question}\0{sentence}".encode()).hexdigest()[:20]
-
-
-class CachedReader:
-    """Scores from ``SCORES`` where known; the local model (loaded on first need) for the rest."""
-
-    def __init__(self, path: Path = SCORES) -> None:
-        self.path = path
-        self.scores: dict[str, float] = (
-            json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-        )
-        self._reader: LocalReader | None = None
-        self.read = 0
-
-    def score(self, question: str, sentence: str) -> float:
-        k = key(question, sentence)
-        if k not in self.scores:
-            if self._reader is None:
-                self._reader = LocalReader(LocalGenerator.from_settings(Settings.load()))
-            self.scores[k] = round(self._reader.score(question, sentence), 5)
-            self.read += 1
-        return self.scores[k]
-
-    def save(self) -> None:
-        text = json.dumps(dict(sorted(self.scores.items())), indent=0)
-        self.path.write_text(text + "\n", encoding="utf-8")
 
 
 def reader_best(examples: list[fit.Example], probs: list[list[float]],
@@ -98,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
     shipped = Scorer.load().provenance
     c, cq = float(shipped["sentence_C"]["chosen"]), float(shipped["question_C"]["chosen"])
-    reader = CachedReader()
+    reader = CachedReader(DEV, lambda: LocalReader(LocalGenerator.from_settings(Settings.load())))
     with tempfile.TemporaryDirectory() as tmp:
         by_corpus, _ = fit.dev_examples(Path(tmp))
     examples = [ex for group in by_corpus.values() for ex in group]
