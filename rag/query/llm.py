@@ -13,6 +13,7 @@ GGUF file (``RAG_LLM_MODEL_PATH``, or the packaged Qwen2.5-Coder-1.5B-Instruct a
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib
 import json
@@ -126,6 +127,16 @@ class LocalGenerator:
                               n_threads=self.threads, verbose=False)  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - llama.cpp reports load failures loosely
             raise ModelError(f"cannot load {self.model_path} ({exc}); is it a GGUF model?") from exc
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        """Free the model now (the next use loads it again). Also run at exit: left to the
+        interpreter's shutdown, llama-cpp-python's finaliser runs after the module it calls into
+        is torn down and prints a TypeError on every exit."""
+        with self._lock:
+            if self._llm is not None:
+                self._llm.close()
+                self._llm = None
 
     def prefer(self, messages: list[Message], options: tuple[str, str]) -> float:
         """How much more the model would begin its reply with ``options[0]`` than with

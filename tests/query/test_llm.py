@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,6 +74,26 @@ def assert_verified(answer: Answer) -> None:
 def test_packaged_model_is_assembled_and_verified(gguf: Path) -> None:
     assert gguf.stat().st_size > 1_000_000_000
     assert gguf.with_suffix(".sha256").read_text().strip().startswith("cc324af0")
+
+
+@pytest.mark.slow
+@needs_llama
+def test_a_process_that_used_the_model_exits_quietly(gguf: Path) -> None:
+    """llama-cpp-python's finaliser, run at interpreter shutdown, printed "Exception ignored ...
+    TypeError" after every CLI answer and eval run that loaded the model; it is closed at exit."""
+    # Held from a module torn down late, as pytest's fixture cache holds the evals' generator:
+    # without LocalGenerator.close at exit this printed the TypeError (checked 2026-12-02).
+    code = (
+        "import threading; from pathlib import Path; from rag.query.llm import LocalGenerator; "
+        f"g = LocalGenerator(Path({str(gguf)!r}), context=512, threads=2); "
+        "print(g.prefer([{'role': 'user', 'content': 'Say Yes.'}], ('Yes', 'No')) > 0); "
+        "threading.held = [g]"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
+    assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
 @pytest.mark.slow
