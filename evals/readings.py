@@ -8,7 +8,7 @@ eval boards keep them in files beside the questions, as simonw/llm keys its cach
 - ``reader_scores_held_out.json``: the candidates the shipped answerer reads on the frozen test
   part and the second corpus, what ``evals/test_reader.py`` reports. Nothing is fitted on it.
 
-A changed scorer, instruction or question is a new key and is read live (and the file updated).
+A changed scorer, prompt or question is a new key and is read live (and the file updated).
 So that a cache cannot stand in for a model that has changed, the eval boards also read a fixed
 sample of their cached pairs again and ``evals/test_reader.py`` compares the two.
 """
@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from rag.query.reader import SYSTEM, Reader
+from rag.query.reader import Reader, messages
 
 HERE = Path(__file__).resolve().parent
 DEV = HERE / "reader_scores.json"
@@ -30,9 +30,11 @@ DIGITS = 5
 
 
 def key(question: str, sentence: str) -> str:
-    """The cache key of one reading: the instruction is part of it, so a new wording is read
-    anew."""
-    return hashlib.sha256(f"{SYSTEM}\0{question}\0{sentence}".encode()).hexdigest()[:20]
+    """The cache key of one reading: a hash of the whole chat the reader is asked
+    (``rag.query.reader.messages``), so a new wording of the instruction or of the frame around
+    question and sentence is read anew."""
+    chat = "\0".join(m["content"] for m in messages(question, sentence))
+    return hashlib.sha256(chat.encode()).hexdigest()[:20]
 
 
 class CachedReader:

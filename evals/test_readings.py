@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from evals.readings import CachedReader, key
 
 
@@ -56,3 +58,14 @@ def test_recheck_reads_the_same_sample_again(tmp_path: Path) -> None:
     pairs = readings.recheck(5)
     assert len(pairs) == 5 and live.calls == 10
     assert sorted(round(kept - now, 5) for kept, now in pairs) == [0, 0, 0, 0, 1.0]
+
+
+def test_a_new_frame_around_question_and_sentence_is_a_new_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    before = key("When?", "In 1932.")
+    monkeypatch.setattr(
+        "evals.readings.messages",
+        lambda q, s: [{"role": "system", "content": "x"}, {"role": "user", "content": s + q}],
+    )
+    assert key("When?", "In 1932.") != before
