@@ -6,9 +6,9 @@
    scorer's chosen ``C`` gives each sentence a probability held out by question (repeat 0 of the
    fit's shuffled folds), and the ``CANDIDATES`` best sentences are what the reader reads.
 2. Each is scored by the local model (``rag.query.reader.LocalReader``). Scores are kept in
-   ``evals/reader_scores.json`` (``evals.readings``: by a hash of question, sentence and the
-   reader's instruction), so a refit reads the model only for pairs it has not seen: about two
-   seconds a pair on two cores, half an hour for all of dev.
+   ``evals/reader_scores.json`` (``evals.readings``: by a hash of the whole chat the reader is
+   asked), so a refit reads the model only for pairs it has not seen: about two seconds a pair
+   on two cores, half an hour for all of dev.
 3. For each of ``evals.fit.REPEATS`` shuffled splits, stage 2's held-out probability (with the
    shipped scorer's question ``C``) and the best reader score are the two inputs of a logistic
    regression, itself held out by 5-fold cross-validation; its ``C`` minimises held-out log loss
