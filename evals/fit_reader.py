@@ -14,6 +14,10 @@
    regression, itself held out by 5-fold cross-validation; its ``C`` minimises held-out log loss
    and its threshold follows ``evals.fit.choose_threshold`` (at most 5 % false refusals with 90 %
    confidence), averaged over the repeats. The final weights are fitted on every repeat's rows.
+4. A second read candidate the reader rejects can be left out of the quote
+   (``ReaderCheck.leave_out_below``): the cut of ``LEAVE_OUT_GRID`` whose held-out answers score
+   best, as ``evals.fit`` chooses its ratios, and its worth by 5-fold cross-validation over
+   questions (the cut chosen on four folds answers the fifth).
 
 The test part and ``evals/corpus2`` are never read here.
 """
@@ -25,12 +29,16 @@ import datetime as dt
 import statistics
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from sklearn.model_selection import KFold
 
 from evals import fit
+from evals.harness import GoldItem, Response
 from evals.readings import DEV, CachedReader
 from rag.config import Settings
+from rag.query.answer import ExtractiveAnswerer
 from rag.query.llm import LocalGenerator
 from rag.query.reader import (
     CANDIDATES,
@@ -42,18 +50,71 @@ from rag.query.reader import (
 )
 from rag.query.scorer import Scorer
 
+#: The readings below which a second read candidate may be left out (``None``: never). The
+#: reader's logit differences on dev run from about -6 to 4 (mean -1.1, sd 1.3, reader.json).
+LEAVE_OUT_GRID: tuple[float | None, ...] = (None, 0.0, -0.5, -1.0, -1.5, -2.0, -2.5, -3.0, -4.0)
+#: Folds of dev questions for the cross-validated estimate of the chosen cut.
+FOLDS = 5
 
-def reader_best(examples: list[fit.Example], probs: list[list[float]],
-                reader: CachedReader) -> np.ndarray:  # fmt: skip
-    """Each question's best reader score over its ``CANDIDATES`` most probable sentences (a
-    question with no candidate gets the lowest score seen, as if read and rejected)."""
-    out: list[float | None] = []
+
+def read_candidates(examples: list[fit.Example], probs: list[list[float]],
+                    reader: CachedReader) -> list[list[float]]:  # fmt: skip
+    """Each question's readings of its ``CANDIDATES`` first sentences, ranked as the answerer
+    ranks them by ``probs``."""
+    out = []
     for ex, ps in zip(examples, probs, strict=True):
-        order = np.argsort(-np.asarray(ps), kind="stable")[:CANDIDATES]
-        scores = [reader.score(ex.question, ex.sentences[i].text) for i in order]
-        out.append(max(scores) if scores else None)
-    floor = min((v for v in out if v is not None), default=0.0)
-    return np.asarray([floor if v is None else v for v in out])
+        ranked = ExtractiveAnswerer.rank(ex.sentences, ex.rows, ps)[:CANDIDATES]
+        out.append([reader.score(ex.question, c.text) for c in ranked])
+    return out
+
+
+def reader_best(readings: list[list[float]]) -> np.ndarray:
+    """Each question's best reading (a question with no candidate gets the lowest score seen,
+    as if read and rejected)."""
+    best = [max(r) if r else None for r in readings]
+    floor = min((v for v in best if v is not None), default=0.0)
+    return np.asarray([floor if v is None else v for v in best])
+
+
+def _objective(pairs: list[tuple[GoldItem, Response]]) -> float:
+    """What the answerer's ratios are chosen by (``evals.fit``): fact recall plus citation
+    precision, provided the median answer stays within the issue's length."""
+    q = fit.answer_quality(pairs)
+    ok = q["median_words"] <= fit.MAX_MEDIAN_WORDS
+    return q["fact_recall"] + q["citation_precision"] if ok else 0.0
+
+
+def choose_leave_out(answers: dict[float | None, list[tuple[GoldItem, Response]]]
+                     ) -> tuple[float | None, dict[str, Any]]:  # fmt: skip
+    """The cut of ``ReaderCheck.leave_out_below`` that composes the best held-out answers
+    (``answers`` by cut, one per dev question), and what choosing it is worth: each of
+    ``FOLDS`` folds of questions is answered with the cut chosen on the other four. Ties go to
+    leaving out less (``None`` first)."""
+    cuts = list(answers)
+    n = len(next(iter(answers.values())))
+
+    def best(rows: np.ndarray) -> float | None:
+        return max(cuts, key=lambda k: _objective([answers[k][i] for i in rows]))
+
+    chosen_by_fold: list[float | None] = []
+    held: list[tuple[GoldItem, Response] | None] = [None] * n
+    for train, test in KFold(FOLDS, shuffle=True, random_state=0).split(np.arange(n)):
+        cut = best(train)
+        chosen_by_fold.append(cut)
+        for i in test:
+            held[i] = answers[cut][i]
+    chosen = best(np.arange(n))
+    cross_validated = fit.answer_quality([p for p in held if p is not None])
+    report = {
+        "chosen": chosen,
+        "chosen_by_fold": chosen_by_fold,
+        "grid": {
+            str(k): {m: round(v, 4) for m, v in fit.answer_quality(a).items()}
+            for k, a in answers.items()
+        },  # fmt: skip
+        "cross_validated": {m: round(v, 4) for m, v in cross_validated.items()},
+    }
+    return chosen, report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,13 +126,15 @@ def main(argv: list[str] | None = None) -> int:
     c, cq = float(shipped["sentence_C"]["chosen"]), float(shipped["question_C"]["chosen"])
     reader = CachedReader(DEV, lambda: LocalReader(LocalGenerator.from_settings(Settings.load())))
     with tempfile.TemporaryDirectory() as tmp:
-        by_corpus, _ = fit.dev_examples(Path(tmp))
+        by_corpus, chain = fit.dev_examples(Path(tmp))
     examples = [ex for group in by_corpus.values() for ex in group]
     yq = np.asarray([int(ex.item.answerable) for ex in examples])
+    probs0 = fit.out_of_fold(examples, c, 0)
     try:
-        best = reader_best(examples, fit.out_of_fold(examples, c, 0), reader)
+        readings = read_candidates(examples, probs0, reader)
     finally:
         reader.save()
+    best = reader_best(readings)
     print(f"reader scores: {len(reader.scores)} known, {reader.read} read now")
 
     from sklearn.metrics import roc_auc_score
@@ -102,11 +165,35 @@ def main(argv: list[str] | None = None) -> int:
     print(f"C={c_best} held-out AUC {auc:.4f} (reader alone {alone:.4f}); refusals "
           f"{refused:.3f}, false refusals {false:.3f}, threshold {threshold:.4f}")  # fmt: skip
 
+    # Which read candidates to leave out of the quote, on repeat 0 (whose ranking was read),
+    # with the scorer's own ratios and this check's held-out probabilities and threshold.
+    answerer = chain.extractive
+    scorer = answerer.scorer
+    answers = {
+        cut: fit.compose_all(
+            answerer,
+            examples,
+            probs0,
+            gates[0],
+            thresholds[0],
+            scorer.ratio,
+            scorer.ratio_wide,
+            readings,
+            cut,
+        )  # fmt: skip
+        for cut in LEAVE_OUT_GRID
+    }
+    leave_out_below, leave_out_report = choose_leave_out(answers)
+    print(f"leave out below {leave_out_below}: cross-validated "
+          f"{leave_out_report['cross_validated']} against none "
+          f"{leave_out_report['grid']['None']}")  # fmt: skip
+
     model = fit._fit(np.vstack(rows), np.tile(yq, fit.REPEATS), c_best,
                      np.full(fit.REPEATS * len(yq), 1.0 / fit.REPEATS))  # fmt: skip
     check = ReaderCheck(
         model=fit._linear(model, FEATURES),
         threshold=round(threshold, 6),
+        leave_out_below=leave_out_below,
         provenance={
             "fitted_by": "python -m evals.fit_reader",
             "date": dt.date.today().isoformat(),
@@ -128,6 +215,13 @@ def main(argv: list[str] | None = None) -> int:
             "thresholds_by_repeat": [round(t, 4) for t in thresholds],
             "threshold": f"mean over {fit.REPEATS} repeats of evals.fit.choose_threshold on "
             "the check's held-out probabilities",
+            "leave_out_below": {
+                **leave_out_report,
+                "how": "the cut of LEAVE_OUT_GRID whose answers (repeat 0's held-out ranking, "
+                f"the check's held-out probabilities and threshold) score best by fact recall "
+                f"plus citation precision; cross_validated answers each of {FOLDS} folds of "
+                "questions with the cut chosen on the others",
+            },
         },
     )
     check.save(args.out)

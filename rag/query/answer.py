@@ -39,7 +39,7 @@ from rag.query.features import (
     unmatched,
     without_names,
 )
-from rag.query.reader import CANDIDATES, Reader, ReaderCheck
+from rag.query.reader import CANDIDATES, Reader, ReaderCheck, leave_out
 from rag.query.retrieval import Evidence, Retrieval
 from rag.query.scorer import Scorer
 from rag.results import NO_AUTHOR, REFUSAL, Citation, Event
@@ -295,10 +295,8 @@ class ExtractiveAnswerer:
             ranked = self.candidates(question, retrieval)
         answerable, threshold = self.answerable(ranked), self.threshold
         if self.reader is not None and ranked:
-            answerable, threshold = (
-                self.read(question, ranked, answerable),
-                self.reader_check.threshold,
-            )
+            answerable, ranked = self.read(question, ranked, answerable)
+            threshold = self.reader_check.threshold
         return self.select(
             question, ranked, answerable, threshold, self.scorer.ratio, self.scorer.ratio_wide
         )
@@ -309,12 +307,17 @@ class ExtractiveAnswerer:
             self._reader_check = ReaderCheck.load()
         return self._reader_check
 
-    def read(self, question: str, ranked: list[Candidate], answerable: float) -> float:
+    def read(self, question: str, ranked: list[Candidate], answerable: float
+             ) -> tuple[float, list[Candidate]]:  # fmt: skip
         """The probability that the sources answer, once the reader has read the
-        ``reader.CANDIDATES`` best sentences (``rag.query.reader``)."""
+        ``reader.CANDIDATES`` best sentences (``rag.query.reader``), and the candidates less
+        those it read as not stating the answer."""
         assert self.reader is not None
         scores = [self.reader.score(question, c.text) for c in ranked[:CANDIDATES]]
-        return self.reader_check.probability(answerable, scores)
+        check = self.reader_check
+        return check.probability(answerable, scores), leave_out(
+            ranked, scores, check.leave_out_below
+        )
 
     def stream(self, question: str, retrieval: Retrieval) -> Iterator[Event[Composed]]:
         """The quoted answer is ready at once: one ``final`` event."""

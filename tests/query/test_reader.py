@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from rag.chain import RagChain
 from rag.errors import ConfigError, ModelError
 from rag.index.embedding import Embedder
-from rag.query.answer import ExtractiveAnswerer
+from rag.query.answer import Composed, ExtractiveAnswerer
 from rag.query.reader import CANDIDATES, DEFAULT_PATH, FEATURES, ReaderCheck, messages
 
 from ..conftest import ROOT, SEEDS, make_chain
@@ -59,11 +60,30 @@ def test_a_check_fitted_on_other_inputs_says_how_to_refit(tmp_path: Path) -> Non
         ReaderCheck.load(tmp_path / "broken.json")
 
 
-def _reading(chain: RagChain, score: float) -> tuple[ExtractiveAnswerer, FixedReader]:
-    reader = FixedReader(score)
+class LeadReader(FixedReader):
+    """Reads one sentence as stating the answer and every other as not."""
+
+    def __init__(self, lead: str) -> None:
+        super().__init__(-5.0)
+        self.lead = lead
+
+    def score(self, question: str, sentence: str) -> float:
+        super().score(question, sentence)
+        return 5.0 if sentence == self.lead else self.value
+
+
+def _reading(
+    chain: RagChain, score: float | FixedReader, check: ReaderCheck | None = None
+) -> tuple[ExtractiveAnswerer, FixedReader]:
+    reader = score if isinstance(score, FixedReader) else FixedReader(score)
     base = chain.extractive
-    answerer = ExtractiveAnswerer(base.embedder, max_answer_sentences=base.max_answer_sentences,
-                                  scorer=base.scorer, reader=reader)  # fmt: skip
+    answerer = ExtractiveAnswerer(
+        base.embedder,
+        max_answer_sentences=base.max_answer_sentences,
+        scorer=base.scorer,
+        reader=reader,
+        reader_check=check,
+    )
     return answerer, reader
 
 
@@ -79,6 +99,39 @@ def test_the_reading_decides_refusals(fake_chain: RagChain) -> None:
     assert not answered.refused and answered.citations
     assert answered.support == pytest.approx(ReaderCheck.load().probability(
         fake_chain.extractive.answerable(ranked), [30.0]))  # fmt: skip
+
+
+def _quotes(composed: Composed, text: str) -> bool:
+    return any(q in text or text in q for c in composed.citations for q in c.quotes)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "In what markets do Russia and Iran compete?",
+        "What measures does the Weekly Standard article suggest for targeting Iran?",
+        "What keeps Russia and Iran bound together in Syria?",
+    ],
+)
+def test_a_second_candidate_the_reader_rejects_is_not_quoted(
+    fake_chain: RagChain, question: str
+) -> None:
+    retrieval = fake_chain.retrieve(question)
+    ranked = fake_chain.extractive.candidates(question, retrieval)
+    shipped = ReaderCheck.load()
+    assert shipped.leave_out_below is not None
+    keeps = replace(shipped, threshold=0.0, leave_out_below=None)
+    cuts = replace(keeps, leave_out_below=shipped.leave_out_below)
+    lead, second = ranked[0].text, ranked[1].text
+    kept = _reading(fake_chain, LeadReader(lead), keeps)[0].compose(question, retrieval)
+    cut = _reading(fake_chain, LeadReader(lead), cuts)[0].compose(question, retrieval)
+    # Without the cut these questions quote the second candidate too, so the test can fail; a
+    # sentence the lead leans on (an open quotation) is quoted with it, read or not.
+    assert _quotes(kept, second) and _quotes(kept, lead)
+    assert _quotes(cut, lead) and not _quotes(cut, second)
+    # Read as stating the answer, it stays.
+    both = _reading(fake_chain, 5.0, cuts)[0].compose(question, retrieval)
+    assert both.text == kept.text
 
 
 def test_the_reader_needs_the_packaged_model(tmp_path: Path, fake_embedder: Embedder) -> None:
