@@ -235,6 +235,15 @@ def answer_quality(pairs: list[tuple[GoldItem, Response]]) -> dict[str, float]:
     }
 
 
+def answer_objective(quality: dict[str, float]) -> float:
+    """What composed answers are chosen by (the ratios here, the reader's leave-out cut):
+    fact recall plus citation precision, provided the median answer stays within
+    ``MAX_MEDIAN_WORDS``."""
+    if quality["median_words"] > MAX_MEDIAN_WORDS:
+        return 0.0
+    return quality["fact_recall"] + quality["citation_precision"]
+
+
 def _split(examples: list[Example], flat: np.ndarray) -> list[list[float]]:
     out, at = [], 0
     for ex in examples:
@@ -358,9 +367,7 @@ def main(argv: list[str] | None = None) -> int:
                 ]
                 qs = [answer_quality(pairs) for pairs in runs]
                 q = {m: statistics.fmean(run[m] for run in qs) for m in qs[0]}
-                ok = q["median_words"] <= MAX_MEDIAN_WORDS
-                objective = q["fact_recall"] + q["citation_precision"] if ok else 0.0
-                ratio_scores[(ratio, wide)] = {**q, "objective": objective}
+                ratio_scores[(ratio, wide)] = {**q, "objective": answer_objective(q)}
         ratio, ratio_wide = max(ratio_scores, key=lambda r: (ratio_scores[r]["objective"], r))
         print(f"ratio={ratio} ratio_wide={ratio_wide} {ratio_scores[(ratio, ratio_wide)]}")
 

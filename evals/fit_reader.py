@@ -16,8 +16,8 @@
    confidence), averaged over the repeats. The final weights are fitted on every repeat's rows.
 4. A second read candidate the reader rejects can be left out of the quote
    (``ReaderCheck.leave_out_below``): the cut of ``LEAVE_OUT_GRID`` whose held-out answers score
-   best, as ``evals.fit`` chooses its ratios, and its worth by 5-fold cross-validation over
-   questions (the cut chosen on four folds answers the fifth).
+   best by ``evals.fit.answer_objective`` (as the ratios are chosen), and its worth by 5-fold
+   cross-validation over questions (the cut chosen on four folds answers the fifth).
 
 The test part and ``evals/corpus2`` are never read here.
 """
@@ -76,14 +76,6 @@ def reader_best(readings: list[list[float]]) -> np.ndarray:
     return np.asarray([floor if v is None else v for v in best])
 
 
-def _objective(pairs: list[tuple[GoldItem, Response]]) -> float:
-    """What the answerer's ratios are chosen by (``evals.fit``): fact recall plus citation
-    precision, provided the median answer stays within the issue's length."""
-    q = fit.answer_quality(pairs)
-    ok = q["median_words"] <= fit.MAX_MEDIAN_WORDS
-    return q["fact_recall"] + q["citation_precision"] if ok else 0.0
-
-
 def choose_leave_out(answers: dict[float | None, list[tuple[GoldItem, Response]]]
                      ) -> tuple[float | None, dict[str, Any]]:  # fmt: skip
     """The cut of ``ReaderCheck.leave_out_below`` that composes the best held-out answers
@@ -94,24 +86,26 @@ def choose_leave_out(answers: dict[float | None, list[tuple[GoldItem, Response]]
     n = len(next(iter(answers.values())))
 
     def best(rows: np.ndarray) -> float | None:
-        return max(cuts, key=lambda k: _objective([answers[k][i] for i in rows]))
+        def objective(k: float | None) -> float:
+            return fit.answer_objective(fit.answer_quality([answers[k][i] for i in rows]))
+
+        return max(cuts, key=objective)
 
     chosen_by_fold: list[float | None] = []
-    held: list[tuple[GoldItem, Response] | None] = [None] * n
+    held: dict[int, tuple[GoldItem, Response]] = {}
     for train, test in KFold(FOLDS, shuffle=True, random_state=0).split(np.arange(n)):
         cut = best(train)
         chosen_by_fold.append(cut)
-        for i in test:
-            held[i] = answers[cut][i]
+        held.update((int(i), answers[cut][i]) for i in test)
     chosen = best(np.arange(n))
-    cross_validated = fit.answer_quality([p for p in held if p is not None])
+    cross_validated = fit.answer_quality([held[i] for i in range(n)])
     report = {
         "chosen": chosen,
         "chosen_by_fold": chosen_by_fold,
         "grid": {
             str(k): {m: round(v, 4) for m, v in fit.answer_quality(a).items()}
             for k, a in answers.items()
-        },  # fmt: skip
+        },
         "cross_validated": {m: round(v, 4) for m, v in cross_validated.items()},
     }
     return chosen, report
@@ -180,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             scorer.ratio_wide,
             readings,
             cut,
-        )  # fmt: skip
+        )
         for cut in LEAVE_OUT_GRID
     }
     leave_out_below, leave_out_report = choose_leave_out(answers)
@@ -218,8 +212,8 @@ def main(argv: list[str] | None = None) -> int:
             "leave_out_below": {
                 **leave_out_report,
                 "how": "the cut of LEAVE_OUT_GRID whose answers (repeat 0's held-out ranking, "
-                f"the check's held-out probabilities and threshold) score best by fact recall "
-                f"plus citation precision; cross_validated answers each of {FOLDS} folds of "
+                "the check's held-out probabilities and threshold) score best by "
+                f"evals.fit.answer_objective; cross_validated answers each of {FOLDS} folds of "
                 "questions with the cut chosen on the others",
             },
         },
