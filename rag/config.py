@@ -175,8 +175,8 @@ class AnswerSettings(_Section):
         4, ge=1, le=10, description="Most sentences in an answer to a why/how or list question."
     )
     #: Opt-in: the check costs three to four seconds an answer on two cores (two readings by the
-    #: local model) for held-out dev refusals 0.557 -> 0.695 at the same false refusal rate
-    #: (``rag.query.reader``; fitted by ``make fit-reader``).
+    #: local model) for held-out dev refusals 0.617 -> 0.715 at the same false refusal rate
+    #: (``rag.query.reader``; fitted by ``make fit-reader``, 2026-12-03).
     reader: Literal["none", "local"] = Field(
         "none",
         description="none, or local: the packaged local model (make local-llm) reads the best "

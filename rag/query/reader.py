@@ -10,12 +10,12 @@ score, read once per candidate, with no text generated.
 
 Measured on the 454 dev questions (2026-12-02, the packaged Qwen2.5-Coder-1.5B-Instruct, each
 question's two best sentences by held-out stage-1 probability): the better of the two scores
-alone separates answerable from unanswerable questions with AUC 0.902, against 0.880 for the
-fitted question stage; combined with it (``ReaderCheck``, cross-validated on dev) AUC 0.931 and
-held-out refusals 0.557 -> 0.695 at the same false refusal rate (0.033); a second candidate
-read as not stating the answer is left out of the quote (``leave_out``: held-out precision
-0.864 -> 0.877, facts as before). It costs three to four
-seconds an answer on two cores, so it is opt-in (``RAG_READER=local``).
+alone separates answerable from unanswerable questions with AUC 0.902, against 0.885 for the
+fitted question stage; combined with it (``ReaderCheck``, cross-validated on dev) AUC 0.933 and
+held-out refusals 0.617 -> 0.715 at the same false refusal rate (0.033; refit 2026-12-03 after
+the question stage gained eight features); a second candidate read as not stating the answer is
+left out of the quote (``leave_out``: held-out precision 0.861 -> 0.875, facts as before). It
+costs three to four seconds an answer on two cores, so it is opt-in (``RAG_READER=local``).
 
     >>> check = ReaderCheck.load()
     >>> 0.0 < check.threshold < 1.0

@@ -7,6 +7,7 @@ import pytest
 from rag.index.chunking import Unit, UnitKind
 from rag.query.features import (
     FEATURES,
+    QUESTION_FEATURES,
     ablations,
     absent_terms,
     answer_types,
@@ -231,7 +232,8 @@ def test_unmatched_terms_are_those_the_sentence_does_not_mean() -> None:
     first, second = (dict(zip(FEATURES, row, strict=True)) for row in rows)
     assert first["unmatched"] == pytest.approx(0.6 * 0.8 + 0.8 * 0.6 - 0.6)
     assert second["unmatched"] == 0.0
-    assert question_row(rows, [0.9, 0.2])[-1] == pytest.approx(first["unmatched"])
+    best_unmatched = question_row(rows, [0.9, 0.2])[QUESTION_FEATURES.index("best_unmatched")]
+    assert best_unmatched == pytest.approx(first["unmatched"])
     assert question_row(rows, [0.2, 0.9])[-1] == 0.0
     # A term the unit holds is no near miss, however the vectors move.
     ablated["lee"] = [0.0, 1.0]
@@ -320,3 +322,31 @@ def test_a_list_item_is_quoted_without_its_marker() -> None:
     first, second = sentences_of([Evidence(item, 0.6, 0.5, 1.0, 1)])
     assert (first.text, first.start) == ("Drains cost $40 million.", 2)
     assert second.text == "More later."
+
+
+def test_the_question_row_reads_the_spread_and_the_kind_of_question() -> None:
+    """``top_sum`` adds the five best probabilities only (a bigger corpus brings more candidates,
+    not more evidence); ``type_met_near_top`` asks whether one of the three best holds the kind
+    asked, and is 1.0 when no kind is asked; the kinds of question come from the rows."""
+    blank = dict.fromkeys(FEATURES, 0.0)
+    rows = [dict(blank) for _ in range(7)]
+    for row in rows:
+        row["type_asked"] = 1.0
+        row["list_question"] = 1.0
+    rows[2]["type_match"] = 1.0
+    probs = [0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.05]
+    q = dict(zip(QUESTION_FEATURES, question_row([list(r.values()) for r in rows], probs),
+                 strict=True))  # fmt: skip
+    assert q["top_sum"] == pytest.approx(1.5)
+    assert (q["second"], q["third"]) == (0.4, 0.3)
+    assert q["type_met_near_top"] == 1.0
+    assert (q["question_list"], q["question_typed"], q["question_explanatory"]) == (1.0, 1.0, 0.0)
+    rows[2]["type_match"], rows[3]["type_match"] = 0.0, 1.0
+    q = dict(zip(QUESTION_FEATURES, question_row([list(r.values()) for r in rows], probs),
+                 strict=True))  # fmt: skip
+    assert q["type_met_near_top"] == 0.0
+    for row in rows:
+        row["type_asked"] = 0.0
+    q = dict(zip(QUESTION_FEATURES, question_row([list(r.values()) for r in rows], probs),
+                 strict=True))  # fmt: skip
+    assert (q["type_met_near_top"], q["question_typed"]) == (1.0, 0.0)

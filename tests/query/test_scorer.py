@@ -48,13 +48,19 @@ def test_question_stage_answers_strong_evidence_and_refuses_weak() -> None:
                   best_dense_sentence=0.7,
                   best_dense_unit=0.7, best_lexical_unit=1.0, max_coverage_unit=1.0,
                   max_dense_sentence=0.7, best_coverage_sentence=1.0,
-                  best_count_miss=0.0, best_unmatched=0.0)  # fmt: skip
+                  best_count_miss=0.0, best_unmatched=0.0, top_sum=2.0, second=0.6,
+                  third=0.4, type_met_near_top=1.0, question_list=0.0,
+                  question_explanatory=0.0, question_document=0.0,
+                  question_typed=1.0)  # fmt: skip
     weak = dict(best=0.05, margin=0.0, best_coverage_unit=0.2, best_missing_rare=0.8,
                 best_type_miss=1.0, best_type_miss_own=1.0, best_names_missing=1.0,
                 best_dense_sentence=0.1,
                 best_dense_unit=0.1, best_lexical_unit=0.1, max_coverage_unit=0.2,
                 max_dense_sentence=0.15, best_coverage_sentence=0.1,
-                best_count_miss=1.0, best_unmatched=0.2)  # fmt: skip
+                best_count_miss=1.0, best_unmatched=0.2, top_sum=0.1, second=0.03,
+                third=0.02, type_met_near_top=0.0, question_list=0.0,
+                question_explanatory=0.0, question_document=0.0,
+                question_typed=1.0)  # fmt: skip
     rows = [[row[name] for name in QUESTION_FEATURES] for row in (strong, weak)]
     yes, no = scorer.question.probabilities(rows)
     assert yes >= scorer.threshold > no
