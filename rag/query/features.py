@@ -562,7 +562,7 @@ QUESTION_FEATURES: tuple[str, ...] = (
 )
 #: How many of the best candidates ``type_met_near_top`` looks at (an answer quotes two sentences,
 #: a why/how or list answer more): three was tried first; five held out worse (AUC 0.8851 against
-#: 0.8888 on dev, 2026-12-03).
+#: 0.8853 on dev, refusals 0.608 against 0.617, 2026-12-03).
 TOP = 3
 #: How many of the best probabilities ``top_sum`` adds up. Not all of them: their number grows
 #: with the corpus (a two-file corpus gives a handful of candidates, dev questions 8-40), and a
@@ -586,12 +586,11 @@ def question_row(rows: Sequence[Sequence[float]], probs: Sequence[float]) -> lis
     order = sorted(range(len(probs)), key=lambda i: -probs[i])
     top = rows[order[0]]
     ranked = [probs[i] for i in order] + [0.0, 0.0]
-    second = ranked[1]
     asked = top[_F["type_asked"]]
     met = max(rows[i][_F["type_match"]] for i in order[:TOP]) if asked else 1.0
     return [
-        probs[order[0]],
-        probs[order[0]] - second,
+        ranked[0],
+        ranked[0] - ranked[1],
         top[_F["coverage_unit"]],
         top[_F["missing_rare"]],
         top[_F["type_asked"]] * (1.0 - top[_F["type_match_near"]]),
@@ -606,7 +605,7 @@ def question_row(rows: Sequence[Sequence[float]], probs: Sequence[float]) -> lis
         top[_F["count_asked"]] * (1.0 - top[_F["count_match"]]),
         top[_F["unmatched"]],
         float(sum(ranked[:TOP_SUM])),
-        second,
+        ranked[1],
         ranked[2],
         met,
         top[_F["list_question"]],
