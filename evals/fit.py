@@ -55,7 +55,7 @@ from rag.index.embedding import Embedder
 from rag.query.answer import Candidate, ExtractiveAnswerer
 from rag.query.conversation import rewrite
 from rag.query.features import QUESTION_FEATURES, RANKING_FEATURES, Sentence, question_row
-from rag.query.reader import leave_out
+from rag.query.reader import ReaderCheck
 from rag.query.scorer import DEFAULT_PATH, RANKING_COLUMNS, Linear, Scorer
 from rag.text import normalize
 
@@ -199,15 +199,16 @@ def choose_threshold(examples: list[Example], gate: np.ndarray) -> float:
 
 def compose_all(answerer: ExtractiveAnswerer, examples: list[Example], probs: list[list[float]],
                 gate: np.ndarray, threshold: float, ratio: float, ratio_wide: float,
-                readings: list[list[float]] | None = None, leave_out_below: float | None = None
-                ) -> list[tuple[GoldItem, Response]]:  # fmt: skip
+                readings: list[list[list[float]]] | None = None,
+                check: ReaderCheck | None = None) -> list[tuple[GoldItem, Response]]:  # fmt: skip
     """Each question's answer as the answerer composes it from held-out ``probs`` and ``gate``;
-    with ``readings`` (of each question's first ranked sentences) as the reader path does."""
+    with ``readings`` (each prompt's of each question's first ranked sentences) ordered by
+    ``check`` as the reader path does."""
     out = []
     for i, (ex, ps, g) in enumerate(zip(examples, probs, gate, strict=True)):
         ranked: list[Candidate] = answerer.rank(ex.sentences, ex.rows, ps)
-        if readings is not None:
-            ranked = leave_out(ranked, readings[i], leave_out_below)
+        if readings is not None and check is not None:
+            ranked = check.order(ranked, readings[i])
         composed = answerer.select(ex.question, ranked, float(g), threshold, ratio, ratio_wide)
         response = Response(
             answer=composed.text,

@@ -5,19 +5,22 @@
 1. Every dev question is retrieved and featurised as ``evals.fit`` does; stage 1 with the shipped
    scorer's chosen ``C`` gives each sentence a probability held out by question (repeat 0 of the
    fit's shuffled folds), and the ``CANDIDATES`` best sentences are what the reader reads.
-2. Each is scored by the local model (``rag.query.reader.LocalReader``). Scores are kept in
-   ``evals/reader_scores.json`` (``evals.readings``: by a hash of the whole chat the reader is
-   asked), so a refit reads the model only for pairs it has not seen: about two seconds a pair
-   on two cores, half an hour for all of dev.
+2. Each is read by the local model (``rag.query.reader.LocalReader``) with every prompt of
+   ``PROMPTS``. Scores are kept in ``evals/reader_scores.json`` (``evals.readings``: by a hash
+   of the whole chat the reader is asked), so a refit reads the model only for pairs it has not
+   seen: one to two seconds a reading on two cores, about ten minutes a prompt for all of dev.
 3. For each of ``evals.fit.REPEATS`` shuffled splits, stage 2's held-out probability (with the
-   shipped scorer's question ``C``) and the best reader score are the two inputs of a logistic
+   shipped scorer's question ``C``) and each prompt's best score are the inputs of a logistic
    regression, itself held out by 5-fold cross-validation; its ``C`` minimises held-out log loss
    and its threshold follows ``evals.fit.choose_threshold`` (at most 5 % false refusals with 90 %
    confidence), averaged over the repeats. The final weights are fitted on every repeat's rows.
-4. A second read candidate the reader rejects can be left out of the quote
+4. A second read candidate the reader (``STATES``) rejects can be left out of the quote
    (``ReaderCheck.leave_out_below``): the cut of ``LEAVE_OUT_GRID`` whose held-out answers score
    best by ``evals.fit.answer_objective`` (as the ratios are chosen), and its worth by 5-fold
    cross-validation over questions (the cut chosen on four folds answers the fifth).
+5. With that cut, a second read candidate whose readings (weighed by the check's final weights)
+   exceed the lead's by more than ``ReaderCheck.promote_above`` goes first: the margin of
+   ``PROMOTE_GRID`` chosen and cross-validated the same way.
 
 The test part and ``evals/corpus2`` are never read here.
 """
@@ -28,6 +31,7 @@ import argparse
 import datetime as dt
 import statistics
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,44 +48,51 @@ from rag.query.reader import (
     CANDIDATES,
     DEFAULT_PATH,
     FEATURES,
+    PROMPTS,
     LocalReader,
     ReaderCheck,
     question_logit,
+    read,
 )
 from rag.query.scorer import Scorer
 
 #: The readings below which a second read candidate may be left out (``None``: never). The
 #: reader's logit differences on dev run from about -6 to 4 (mean -1.1, sd 1.3, reader.json).
 LEAVE_OUT_GRID: tuple[float | None, ...] = (None, 0.0, -0.5, -1.0, -1.5, -2.0, -2.5, -3.0, -4.0)
+#: The margins by which a second read candidate's weighed readings must exceed the lead's for it
+#: to go first (``None``: never), in units of the check's logit; the second's weighed readings
+#: less the lead's run from -7.9 to 5.5 on dev (mean -1.8, sd 2.3; 17 of 454 above 2,
+#: measured 2026-12-03 with the check fitted then).
+PROMOTE_GRID: tuple[float | None, ...] = (None, 4.0, 3.0, 2.5, 2.0, 1.5, 1.0, 0.5, 0.0)
 #: Folds of dev questions for the cross-validated estimate of the chosen cut.
 FOLDS = 5
 
 
 def read_candidates(examples: list[fit.Example], probs: list[list[float]],
-                    reader: CachedReader) -> list[list[float]]:  # fmt: skip
-    """Each question's readings of its ``CANDIDATES`` first sentences, ranked as the answerer
-    ranks them by ``probs``."""
+                    reader: CachedReader) -> list[list[list[float]]]:  # fmt: skip
+    """Each question's readings (one list per prompt of ``PROMPTS``) of its ``CANDIDATES``
+    first sentences, ranked as the answerer ranks them by ``probs``."""
     out = []
     for ex, ps in zip(examples, probs, strict=True):
         ranked = ExtractiveAnswerer.rank(ex.sentences, ex.rows, ps)[:CANDIDATES]
-        out.append([reader.score(ex.question, c.text) for c in ranked])
+        out.append(read(reader, ex.question, [c.text for c in ranked]))
     return out
 
 
 def reader_best(readings: list[list[float]]) -> np.ndarray:
-    """Each question's best reading (a question with no candidate gets the lowest score seen,
-    as if read and rejected)."""
+    """Each question's best reading by one prompt (a question with no candidate gets the lowest
+    score seen, as if read and rejected)."""
     best = [max(r) if r else None for r in readings]
     floor = min((v for v in best if v is not None), default=0.0)
     return np.asarray([floor if v is None else v for v in best])
 
 
-def choose_leave_out(answers: dict[float | None, list[tuple[GoldItem, Response]]]
-                     ) -> tuple[float | None, dict[str, Any]]:  # fmt: skip
-    """The cut of ``ReaderCheck.leave_out_below`` that composes the best held-out answers
-    (``answers`` by cut, one per dev question), and what choosing it is worth: each of
-    ``FOLDS`` folds of questions is answered with the cut chosen on the other four. Ties go to
-    leaving out less (``None`` first)."""
+def choose_by_answers(answers: dict[float | None, list[tuple[GoldItem, Response]]]
+                      ) -> tuple[float | None, dict[str, Any]]:  # fmt: skip
+    """The setting (of ``ReaderCheck.leave_out_below`` or ``promote_above``) that composes the
+    best held-out answers (``answers`` by setting, one per dev question), and what choosing it
+    is worth: each of ``FOLDS`` folds of questions is answered with the setting chosen on the
+    other four. Ties go to the first in ``answers`` (``None``, doing nothing, first)."""
     cuts = list(answers)
     n = len(next(iter(answers.values())))
 
@@ -128,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         readings = read_candidates(examples, probs0, reader)
     finally:
         reader.save()
-    best = reader_best(readings)
+    bests = [reader_best([r[j] for r in readings]) for j in range(len(PROMPTS))]
     print(f"reader scores: {len(reader.scores)} known, {reader.read} read now")
 
     from sklearn.metrics import roc_auc_score
@@ -138,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in repeats:
         probs = fit.out_of_fold(examples, c, r)
         gate = fit.gate_out_of_fold(fit.question_rows(examples, probs), yq, cq, r)
-        rows.append(np.column_stack([[question_logit(float(g)) for g in gate], best]))
+        rows.append(np.column_stack([[question_logit(float(g)) for g in gate], *bests]))
     # Other seeds than stage 2's folds, so the check is not held out on the same partitions.
     held = {
         cc: [fit.gate_out_of_fold(rows[r], yq, cc, 100 + r) for r in repeats] for cc in fit.C_GRID
@@ -149,53 +160,66 @@ def main(argv: list[str] | None = None) -> int:
     thresholds = [fit.choose_threshold(examples, g) for g in gates]
     threshold = statistics.fmean(thresholds)
     auc = statistics.fmean(float(roc_auc_score(yq, g)) for g in gates)
-    alone = float(roc_auc_score(yq, best))
+    alone = {
+        p.name: round(float(roc_auc_score(yq, b)), 4) for p, b in zip(PROMPTS, bests, strict=True)
+    }
     refused = statistics.fmean(
         float(np.mean(g[yq == 0] < t)) for g, t in zip(gates, thresholds, strict=True)
     )
     false = statistics.fmean(
         float(np.mean(g[yq == 1] < t)) for g, t in zip(gates, thresholds, strict=True)
     )
-    print(f"C={c_best} held-out AUC {auc:.4f} (reader alone {alone:.4f}); refusals "
+    print(f"C={c_best} held-out AUC {auc:.4f} (each prompt alone {alone}); refusals "
           f"{refused:.3f}, false refusals {false:.3f}, threshold {threshold:.4f}")  # fmt: skip
 
-    # Which read candidates to leave out of the quote, on repeat 0 (whose ranking was read),
-    # with the scorer's own ratios and this check's held-out probabilities and threshold.
+    model = fit._linear(
+        fit._fit(np.vstack(rows), np.tile(yq, fit.REPEATS), c_best,
+                 np.full(fit.REPEATS * len(yq), 1.0 / fit.REPEATS)),
+        FEATURES,
+    )  # fmt: skip
+
+    # How the readings order the quote, on repeat 0 (whose ranking was read), with the scorer's
+    # own ratios and this check's held-out probabilities and threshold: first which read
+    # candidates to leave out, then (with that cut) when to put the second first.
     answerer = chain.extractive
     scorer = answerer.scorer
-    answers = {
-        cut: fit.compose_all(
-            answerer,
-            examples,
-            probs0,
-            gates[0],
-            thresholds[0],
-            scorer.ratio,
-            scorer.ratio_wide,
-            readings,
-            cut,
-        )
-        for cut in LEAVE_OUT_GRID
-    }
-    leave_out_below, leave_out_report = choose_leave_out(answers)
+
+    def answers(checks: dict[float | None, ReaderCheck]) -> dict[float | None, Any]:
+        return {
+            k: fit.compose_all(answerer, examples, probs0, gates[0], thresholds[0],
+                               scorer.ratio, scorer.ratio_wide, readings, check)
+            for k, check in checks.items()
+        }  # fmt: skip
+
+    base = ReaderCheck(model=model, threshold=threshold)
+    leave_out_below, leave_out_report = choose_by_answers(
+        answers({cut: replace(base, leave_out_below=cut) for cut in LEAVE_OUT_GRID})
+    )
     print(f"leave out below {leave_out_below}: cross-validated "
           f"{leave_out_report['cross_validated']} against none "
           f"{leave_out_report['grid']['None']}")  # fmt: skip
+    cut = replace(base, leave_out_below=leave_out_below)
+    promote_above, promote_report = choose_by_answers(
+        answers({m: replace(cut, promote_above=m) for m in PROMOTE_GRID})
+    )
+    print(f"promote above {promote_above}: cross-validated "
+          f"{promote_report['cross_validated']} against none "
+          f"{promote_report['grid']['None']}")  # fmt: skip
 
-    model = fit._fit(np.vstack(rows), np.tile(yq, fit.REPEATS), c_best,
-                     np.full(fit.REPEATS * len(yq), 1.0 / fit.REPEATS))  # fmt: skip
     check = ReaderCheck(
-        model=fit._linear(model, FEATURES),
+        model=model,
         threshold=round(threshold, 6),
         leave_out_below=leave_out_below,
+        promote_above=promote_above,
         provenance={
             "fitted_by": "python -m evals.fit_reader",
             "date": dt.date.today().isoformat(),
             "fitted_on": "dev part of evals/data (evals.harness.split_of) and all of "
             "evals/devcorpus; the test part and evals/corpus2 never read",
             "reader": "the packaged Qwen2.5-Coder-1.5B-Instruct Q4_K_M (rag.query.llm), "
-            f"logit(Yes) - logit(No), best of the {CANDIDATES} most probable sentences by "
-            f"stage 1 held out by question (C={c}, repeat 0)",
+            "each prompt of rag.query.reader.PROMPTS (states: logit(Yes) - logit(No); phrase: "
+            f"-log P(not)), best of the {CANDIDATES} most probable sentences by stage 1 held "
+            f"out by question (C={c}, repeat 0)",
             "dev_questions": len(examples),
             "unanswerable_dev_questions": int((yq == 0).sum()),
             "C": {
@@ -203,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                 "grid_log_loss": {str(k): round(v, 5) for k, v in losses.items()},
             },
             "held_out_auc": round(auc, 4),
-            "reader_alone_auc": round(alone, 4),
+            "reader_alone_auc": alone,
             "held_out_refusals": round(refused, 4),
             "held_out_false_refusals": round(false, 4),
             "thresholds_by_repeat": [round(t, 4) for t in thresholds],
@@ -215,6 +239,12 @@ def main(argv: list[str] | None = None) -> int:
                 "the check's held-out probabilities and threshold) score best by "
                 f"evals.fit.answer_objective; cross_validated answers each of {FOLDS} folds of "
                 "questions with the cut chosen on the others",
+            },
+            "promote_above": {
+                **promote_report,
+                "how": "with leave_out_below chosen, the margin of PROMOTE_GRID whose answers "
+                "(as for leave_out_below, the weights of the final model) score best by "
+                "evals.fit.answer_objective; cross_validated as for leave_out_below",
             },
         },
     )

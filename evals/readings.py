@@ -1,7 +1,7 @@
 """The local model's readings, kept by content hash so that a rerun reads only what is new.
 
-A reading costs about two seconds on two cores and is the same number every time for the same
-instruction, question and sentence (to the last digits the threads move), so the fit and the
+A reading costs one to two seconds on two cores and is the same number every time for the same
+prompt, question and sentence (to the last digits the threads move), so the fit and the
 eval boards keep them in files beside the questions, as simonw/llm keys its cache by content:
 
 - ``reader_scores.json``: dev questions' candidates, what ``make fit-reader`` fits on;
@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from rag.query.reader import Reader, messages
+from rag.query.reader import Prompt, Reader
 
 HERE = Path(__file__).resolve().parent
 DEV = HERE / "reader_scores.json"
@@ -29,11 +29,11 @@ HELD_OUT = HERE / "reader_scores_held_out.json"
 DIGITS = 5
 
 
-def key(question: str, sentence: str) -> str:
+def key(prompt: Prompt, question: str, sentence: str) -> str:
     """The cache key of one reading: a hash of the whole chat the reader is asked
-    (``rag.query.reader.messages``), so a new wording of the instruction or of the frame around
-    question and sentence is read anew."""
-    chat = "\0".join(m["content"] for m in messages(question, sentence))
+    (``Prompt.messages``), so a new wording of the instruction or of the frame around question
+    and sentence is read anew, and each prompt's readings have keys of their own."""
+    chat = "\0".join(m["content"] for m in prompt.messages(question, sentence))
     return hashlib.sha256(chat.encode()).hexdigest()[:20]
 
 
@@ -49,7 +49,7 @@ class CachedReader:
         )
         self._reader: Reader | None = None
         self.read = 0
-        self.used: dict[str, tuple[str, str]] = {}
+        self.used: dict[str, tuple[Prompt, str, str]] = {}
 
     @property
     def live(self) -> Reader:
@@ -60,11 +60,11 @@ class CachedReader:
     def warm_up(self) -> None:
         """Nothing to load before the first miss."""
 
-    def score(self, question: str, sentence: str) -> float:
-        k = key(question, sentence)
-        self.used[k] = (question, sentence)
+    def score(self, prompt: Prompt, question: str, sentence: str) -> float:
+        k = key(prompt, question, sentence)
+        self.used[k] = (prompt, question, sentence)
         if k not in self.scores:
-            self.scores[k] = round(self.live.score(question, sentence), DIGITS)
+            self.scores[k] = round(self.live.score(prompt, question, sentence), DIGITS)
             self.read += 1
         return self.scores[k]
 

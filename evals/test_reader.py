@@ -40,19 +40,31 @@ pytestmark = pytest.mark.slow
 # are refused and two answerable ones are refused (c2-easter-count lost its fact; c2-wat-suspect
 # was answered without it before). The refusal lines raised, the false-refusal line on the second
 # corpus lowered by this measured trade, each one question under the measurement.
+# 2026-12-03, a second prompt (rag.query.reader.PHRASE: answer with a phrase of the sentence or
+# "not stated") read beside the first, refitted on dev (held-out AUC 0.933 -> 0.945, refusals
+# 0.715 -> 0.752 at false refusals 0.033), and a second candidate the readings prefer by more
+# than 2 put first (cross-validated on dev: facts 0.838 -> 0.850, precision 0.881 -> 0.891):
+# test part facts 0.912 (0.912), precision 0.915 (0.891), refusals 0.875 = 14 of 16 (0.562),
+# false refusals 0.044 = 3 of 68 (0.029), 30 words (28); second corpus facts 0.838 (0.846),
+# precision 0.856 (0.826), refusals 0.720 = 18 of 25 (0.600), false refusals 0.051 = 6 of 117
+# (0.051), 33 words (35). Two more unanswerable questions refused on each set, one more
+# answerable one on each: the refusal lines raised and the false-refusal lines moved to one
+# question over the measurement by this measured trade. (The second prompt alone, before the
+# reordering: test facts 0.926, corpus2 0.829; the reordering cost the test part one fact and
+# gave the second corpus one.)
 THRESHOLDS: dict[str, dict[str, tuple[str, float]]] = {
     "test": {
         "fact_recall": (">=", 0.91),
         "citation_precision": (">=", 0.90),
-        "refusal_accuracy": (">=", 0.68),
-        "false_refusal_rate": ("<=", 0.045),
+        "refusal_accuracy": (">=", 0.81),
+        "false_refusal_rate": ("<=", 0.06),
         "median_answer_words": ("<=", 60),
     },
     "corpus2": {
         "fact_recall": (">=", 0.83),
         "citation_precision": (">=", 0.84),
-        "refusal_accuracy": (">=", 0.60),
-        "false_refusal_rate": ("<=", 0.052),
+        "refusal_accuracy": (">=", 0.68),
+        "false_refusal_rate": ("<=", 0.06),
         "median_answer_words": ("<=", 60),
     },
 }

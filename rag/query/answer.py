@@ -39,7 +39,7 @@ from rag.query.features import (
     unmatched,
     without_names,
 )
-from rag.query.reader import CANDIDATES, Reader, ReaderCheck, leave_out
+from rag.query.reader import CANDIDATES, Reader, ReaderCheck, read
 from rag.query.retrieval import Evidence, Retrieval
 from rag.query.scorer import Scorer
 from rag.results import NO_AUTHOR, REFUSAL, Citation, Event
@@ -310,14 +310,12 @@ class ExtractiveAnswerer:
     def read(self, question: str, ranked: list[Candidate], answerable: float
              ) -> tuple[float, list[Candidate]]:  # fmt: skip
         """The probability that the sources answer, once the reader has read the
-        ``reader.CANDIDATES`` best sentences (``rag.query.reader``), and the candidates less
-        those it read as not stating the answer."""
+        ``reader.CANDIDATES`` best sentences (``rag.query.reader``), and the candidates in the
+        order its readings leave them (``ReaderCheck.order``)."""
         assert self.reader is not None
-        scores = [self.reader.score(question, c.text) for c in ranked[:CANDIDATES]]
+        readings = read(self.reader, question, [c.text for c in ranked[:CANDIDATES]])
         check = self.reader_check
-        return check.probability(answerable, scores), leave_out(
-            ranked, scores, check.leave_out_below
-        )
+        return check.probability(answerable, readings), check.order(ranked, readings)
 
     def stream(self, question: str, retrieval: Retrieval) -> Iterator[Event[Composed]]:
         """The quoted answer is ready at once: one ``final`` event."""

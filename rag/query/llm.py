@@ -138,12 +138,11 @@ class LocalGenerator:
                 self._llm.close()
                 self._llm = None
 
-    def prefer(self, messages: list[Message], options: tuple[str, str]) -> float:
-        """How much more the model would begin its reply with ``options[0]`` than with
-        ``options[1]``: the difference of their first tokens' next-token logits after the
-        chat-formatted ``messages``. Nothing is generated; the longest prefix already in the
-        model's cache (the system instruction, for a reader asked about one candidate after
-        another) is not read again."""
+    def logprobs(self, messages: list[Message], options: tuple[str, ...]) -> list[float]:
+        """The log-probability that the model begins its reply to the chat-formatted
+        ``messages`` with each of ``options`` (that of its first token). Nothing is generated;
+        the longest prefix already in the model's cache (the system instruction, for a reader
+        asked about one candidate after another) is not read again."""
         import numpy as np
 
         self.warm_up()
@@ -160,7 +159,10 @@ class LocalGenerator:
             llm.n_tokens = keep
             llm.eval(tokens[keep:])
             logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
-            return float(logits[first[0]] - logits[first[1]])
+            logits = logits.astype(np.float64)
+            top = logits.max()
+            normaliser = top + np.log(np.exp(logits - top).sum())
+            return [float(logits[t] - normaliser) for t in first]
 
     def _chat_prompt(self, messages: list[Message]) -> str:
         """``messages`` in the model's own chat template (from its GGUF metadata), ready for the

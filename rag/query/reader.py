@@ -4,18 +4,22 @@ The extractive scorer sees what a sentence shares with the question (meaning, te
 fact asked), not whether it states the asked fact: "In what year was the Doris Day Animal
 Foundation founded?" against a sentence that names her and two other years looks like an answer
 to every feature it has. A reader does see that. No cross-encoder, NLI or extractive-QA model is
-packaged on PyPI, but the local generative model is: asked "does this sentence state the answer?"
-about one sentence at a time, the difference of its next-token logits for "Yes" and "No" is a
-score, read once per candidate, with no text generated.
+packaged on PyPI, but the local generative model is. It is asked two things about one sentence
+at a time (``PROMPTS``): does the sentence state the answer (``STATES``: the difference of its
+next-token logits for "Yes" and "No"), and what is the shortest phrase of it that answers, or
+"not stated" (``PHRASE``: minus the log-probability that the reply begins "not"). Each is a
+score read from the first token of the reply, with no text generated.
 
-Measured on the 454 dev questions (2026-12-02, the packaged Qwen2.5-Coder-1.5B-Instruct, each
-question's two best sentences by held-out stage-1 probability): the better of the two scores
-alone separates answerable from unanswerable questions with AUC 0.902, against 0.885 for the
-fitted question stage; combined with it (``ReaderCheck``, cross-validated on dev) AUC 0.933 and
-held-out refusals 0.617 -> 0.715 at the same false refusal rate (0.033; refit 2026-12-03 after
-the question stage gained eight features); a second candidate read as not stating the answer is
-left out of the quote (``leave_out``: held-out precision 0.861 -> 0.875, facts as before). It
-costs three to four seconds an answer on two cores, so it is opt-in (``RAG_READER=local``).
+Measured on the 454 dev questions (the packaged Qwen2.5-Coder-1.5B-Instruct, each question's
+two best sentences by held-out stage-1 probability): the better of the two ``STATES`` scores
+alone separates answerable from unanswerable questions with AUC 0.902, ``PHRASE`` alone 0.849,
+against 0.885 for the fitted question stage; all three combined (``ReaderCheck``,
+cross-validated on dev) AUC 0.945 and held-out refusals 0.617 -> 0.752 at the same false refusal
+rate (0.033; 0.715 and AUC 0.933 without ``PHRASE``; 2026-12-03). The readings also order the
+quote (``ReaderCheck.order``): a second candidate read as not stating the answer is left out
+(``leave_out``: held-out precision 0.865 -> 0.881, facts as before), one read as stating it
+where the lead does not goes first (``promote``: facts 0.838 -> 0.850). Four readings cost
+about four seconds an answer on two cores, so the check is opt-in (``RAG_READER=local``).
 
     >>> check = ReaderCheck.load()
     >>> 0.0 < check.threshold < 1.0
@@ -34,19 +38,79 @@ from rag.errors import ModelError
 from rag.query.scorer import Linear, load_fitted
 
 DEFAULT_PATH = Path(__file__).with_name("reader.json")
-#: The instruction the scores were fitted with; changing a word of it needs ``make fit-reader``.
-SYSTEM = (
-    "You check whether a sentence from a news article answers a question. Answer Yes only if "
-    "the sentence itself states the specific fact the question asks for; a sentence that "
-    "mentions the subject but not the asked fact is No."
-)
 #: How many of the best candidates are read; the better score counts (dev: AUC 0.902 for the
 #: better of two against 0.892 for the best one alone; each more costs about a second).
 CANDIDATES = 2
-#: What ``ReaderCheck`` reads, in order.
-FEATURES = ("question_logit", "reader_best")
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One question put to the reader about one sentence, and how the first token of the reply
+    it would give becomes a score: higher is more likely that the sentence states the answer.
+    The scores were fitted with these words; changing one needs ``make fit-reader``."""
+
+    name: str
+    system: str
+    #: The user turn, ``str.format``-ed with ``question`` and ``sentence``.
+    user: str
+    #: The reply's first word for "it does not state it".
+    no: str
+    #: The reply's first word for "it does": the score is logit(yes) - logit(no). ``None`` for
+    #: a prompt whose positive reply is a phrase, not one word: the score is -log P(no).
+    yes: str | None = None
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The words whose first tokens' log-probabilities the score is made of."""
+        return (self.no,) if self.yes is None else (self.yes, self.no)
+
+    def messages(self, question: str, sentence: str) -> list[dict[str, str]]:
+        """The chat the reader is asked; the instruction comes first so that a model's cache of
+        it is kept from one candidate to the next."""
+        user = self.user.format(question=question, sentence=sentence)
+        return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
+
+    def score(self, logprobs: list[float]) -> float:
+        """The score from the log-probabilities of ``options``' first tokens.
+
+        >>> STATES.score([-0.5, -2.0]), PHRASE.score([-0.25])
+        (1.5, 0.25)
+        """
+        return logprobs[0] - logprobs[1] if self.yes is not None else -logprobs[0]
+
+
+#: Asked whether the sentence states the answer: Yes or No.
+STATES = Prompt(
+    name="states",
+    system=(
+        "You check whether a sentence from a news article answers a question. Answer Yes only "
+        "if the sentence itself states the specific fact the question asks for; a sentence that "
+        "mentions the subject but not the asked fact is No."
+    ),
+    user="Question: {question}\nSentence: {sentence}\nDoes the sentence state the answer? "
+    "Yes or No.",
+    yes="Yes",
+    no="No",
+)
+#: Asked to answer from the sentence, or to say it is not stated: a model that must find the
+#: phrase notices some missing facts that a yes/no judgment passes (dev, 2026-12-03: a third
+#: input of the check beside the question stage and ``STATES``, held-out AUC 0.933 -> 0.945).
+PHRASE = Prompt(
+    name="phrase",
+    system=(
+        "You answer a question from one sentence of a news article. Reply with the shortest "
+        "phrase, copied word for word from the sentence, that answers the question. If the "
+        "sentence does not state the answer, reply exactly: not stated"
+    ),
+    user="Sentence: {sentence}\nQuestion: {question}",
+    no="not",
+)
+#: What every candidate is asked, in order; ``ReaderCheck`` reads the best score of each.
+PROMPTS = (STATES, PHRASE)
+#: What ``ReaderCheck`` reads, in order.
+FEATURES = ("question_logit", *(f"{p.name}_best" for p in PROMPTS))
 
 
 def question_logit(probability: float) -> float:
@@ -57,9 +121,10 @@ def question_logit(probability: float) -> float:
 
 
 def leave_out(ranked: list[T], scores: list[float], below: float | None) -> list[T]:
-    """``ranked`` less the read candidates after the lead (``scores`` are the readings of its
-    first ones) read below ``below`` and below the lead: the reader said they do not state the
-    answer. The lead stays: whether to answer at all is ``ReaderCheck.probability``'s to say.
+    """``ranked`` less the read candidates after the lead (``scores`` are the ``STATES``
+    readings of its first ones) read below ``below`` and below the lead: the reader said they
+    do not state the answer. The lead stays: whether to answer at all is
+    ``ReaderCheck.probability``'s to say.
 
     >>> leave_out(["a", "b", "c"], [0.5, -2.0], -1.0)
     ['a', 'c']
@@ -72,27 +137,46 @@ def leave_out(ranked: list[T], scores: list[float], below: float | None) -> list
     return [c for i, c in enumerate(ranked) if i == 0 or i >= len(scores) or scores[i] >= bar]
 
 
+def promote(ranked: list[T], readings: list[list[float]], weights: list[float],
+            above: float | None) -> tuple[list[T], list[list[float]]]:  # fmt: skip
+    """``ranked`` with its second candidate first when its readings (one per prompt), weighed
+    as ``weights`` weigh them, exceed the lead's by more than ``above``; and the readings in the
+    new order. The reader read both and found the second the one that states the answer.
+
+    >>> promote(["a", "b", "c"], [[-2.0, 1.0], [0.0, 0.5]], [1.0, 1.0], 1.0)
+    (['b', 'a', 'c'], [[1.0, -2.0], [0.5, 0.0]])
+    >>> promote(["a", "b", "c"], [[-2.0, 1.0], [0.0, 0.5]], [1.0, 1.0], 5.0)[0]
+    ['a', 'b', 'c']
+    """
+    if above is None or len(ranked) < 2 or any(len(r) < 2 for r in readings):
+        return list(ranked), readings
+
+    def weighed(i: int) -> float:
+        return sum(w * r[i] for w, r in zip(weights, readings, strict=True))
+
+    if weighed(1) - weighed(0) <= above:
+        return list(ranked), readings
+    return [ranked[1], ranked[0], *ranked[2:]], [[r[1], r[0], *r[2:]] for r in readings]
+
+
 class Reader(Protocol):
-    """Scores whether a sentence states the answer to a question: higher is more likely."""
+    """Scores whether a sentence states the answer to a question, as ``prompt`` asks it: higher
+    is more likely."""
 
     def warm_up(self) -> None: ...
 
-    def score(self, question: str, sentence: str) -> float: ...
+    def score(self, prompt: Prompt, question: str, sentence: str) -> float: ...
 
 
-def messages(question: str, sentence: str) -> list[dict[str, str]]:
-    """The chat a reader is asked; the instruction comes first so a model's cache of it is kept
-    from one candidate to the next."""
-    user = (
-        f"Question: {question}\nSentence: {sentence}\n"
-        "Does the sentence state the answer? Yes or No."
-    )
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+def read(reader: Reader, question: str, sentences: list[str]) -> list[list[float]]:
+    """Every sentence read with every prompt: one list of scores per prompt of ``PROMPTS``, in
+    the order of ``sentences``. One prompt at a time, so its instruction stays cached."""
+    return [[reader.score(p, question, s) for s in sentences] for p in PROMPTS]
 
 
 class LocalReader:
-    """The local llama.cpp model (``rag.query.llm.LocalGenerator``) as a reader: the logit of
-    "Yes" minus that of "No" as the next token of its reply."""
+    """The local llama.cpp model (``rag.query.llm.LocalGenerator``) as a reader: each prompt's
+    score from the log-probabilities of the first token of its reply, nothing generated."""
 
     def __init__(self, generator: Any) -> None:
         self.generator = generator
@@ -100,32 +184,52 @@ class LocalReader:
     def warm_up(self) -> None:
         self.generator.warm_up()
 
-    def score(self, question: str, sentence: str) -> float:
-        return float(self.generator.prefer(messages(question, sentence), ("Yes", "No")))
+    def score(self, prompt: Prompt, question: str, sentence: str) -> float:
+        logprobs = self.generator.logprobs(prompt.messages(question, sentence), prompt.options)
+        return float(prompt.score(logprobs))
+
+
+def _optional(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 @dataclass(frozen=True)
 class ReaderCheck:
-    """P(the sources answer the question) from the question stage's probability (as a logit) and
-    the best reader score of the ``CANDIDATES`` best sentences, with its own refusal threshold;
-    fitted by ``make fit-reader`` on dev questions only (``evals.fit_reader``)."""
+    """P(the sources answer the question) from the question stage's probability (as a logit) and,
+    for each of ``PROMPTS``, the best score of the ``CANDIDATES`` best sentences, with its own
+    refusal threshold; fitted by ``make fit-reader`` on dev questions only
+    (``evals.fit_reader``)."""
 
     model: Linear
     threshold: float
     #: A read candidate after the lead whose reading is below this (and below the lead's) is
     #: not quoted: the reader said it does not state the answer. ``None`` quotes as unread.
     leave_out_below: float | None = None
+    #: The second read candidate goes first when its readings, weighed as the check weighs them
+    #: (a difference of the check's logit), exceed the lead's by more than this. ``None`` keeps
+    #: the order.
+    promote_above: float | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
 
-    def probability(self, question_probability: float, scores: list[float]) -> float:
-        row = [question_logit(question_probability), max(scores)]
+    def probability(self, question_probability: float, readings: list[list[float]]) -> float:
+        """``readings``: one list of the candidates' scores per prompt, as ``read`` gives."""
+        row = [question_logit(question_probability), *(max(r) for r in readings)]
         return self.model.probabilities([row])[0]
+
+    def order(self, ranked: list[T], readings: list[list[float]]) -> list[T]:
+        """The candidates as the reader leaves them: a second one it finds states the answer
+        where the lead does not goes first (``promote``), then a read one after the lead that
+        it finds does not is left out (``leave_out``, by the ``STATES`` readings)."""
+        weights = [c / s for c, s in zip(self.model.coef[1:], self.model.scale[1:], strict=True)]
+        ranked, readings = promote(ranked, readings, weights, self.promote_above)
+        return leave_out(ranked, readings[0], self.leave_out_below)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model.to_dict(),
             "threshold": self.threshold,
             "leave_out_below": self.leave_out_below,
+            "promote_above": self.promote_above,
             "provenance": self.provenance,
         }
 
@@ -137,8 +241,8 @@ class ReaderCheck:
         check = load_fitted(path, "the reader check", "fit-reader", lambda data: cls(
             model=Linear.from_dict(data["model"]),
             threshold=float(data["threshold"]),
-            leave_out_below=(None if data.get("leave_out_below") is None
-                             else float(data["leave_out_below"])),
+            leave_out_below=_optional(data.get("leave_out_below")),
+            promote_above=_optional(data.get("promote_above")),
             provenance=dict(data.get("provenance", {})),
         ))  # fmt: skip
         if check.model.features != FEATURES:
@@ -151,11 +255,15 @@ class ReaderCheck:
 
 __all__ = [
     "CANDIDATES",
+    "PHRASE",
+    "PROMPTS",
+    "STATES",
     "LocalReader",
+    "Prompt",
     "Reader",
     "ReaderCheck",
-    "SYSTEM",
     "leave_out",
-    "messages",
+    "promote",
     "question_logit",
+    "read",
 ]

@@ -86,7 +86,8 @@ def test_a_process_that_used_the_model_exits_quietly(gguf: Path) -> None:
     code = (
         "import threading; from pathlib import Path; from rag.query.llm import LocalGenerator; "
         f"g = LocalGenerator(Path({str(gguf)!r}), context=512, threads=2); "
-        "print(g.prefer([{'role': 'user', 'content': 'Say Yes.'}], ('Yes', 'No')) > 0); "
+        "y, n = g.logprobs([{'role': 'user', 'content': 'Say Yes.'}], ('Yes', 'No')); "
+        "print(n < y < 0); "
         "threading.held = [g]"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

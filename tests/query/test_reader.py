@@ -14,7 +14,15 @@ from rag.chain import RagChain
 from rag.errors import ConfigError, ModelError
 from rag.index.embedding import Embedder
 from rag.query.answer import Composed, ExtractiveAnswerer
-from rag.query.reader import CANDIDATES, DEFAULT_PATH, FEATURES, ReaderCheck, messages
+from rag.query.reader import (
+    CANDIDATES,
+    DEFAULT_PATH,
+    FEATURES,
+    PHRASE,
+    PROMPTS,
+    Prompt,
+    ReaderCheck,
+)
 
 from ..conftest import ROOT, SEEDS, make_chain
 
@@ -26,13 +34,13 @@ class FixedReader:
 
     def __init__(self, score: float) -> None:
         self.value = score
-        self.asked: list[tuple[str, str]] = []
+        self.asked: list[tuple[Prompt, str, str]] = []
 
     def warm_up(self) -> None:
         pass
 
-    def score(self, question: str, sentence: str) -> float:
-        self.asked.append((question, sentence))
+    def score(self, prompt: Prompt, question: str, sentence: str) -> float:
+        self.asked.append((prompt, question, sentence))
         return self.value
 
 
@@ -41,11 +49,14 @@ def test_shipped_check_says_where_it_came_from_and_rises_with_both_inputs() -> N
     assert check.model.features == FEATURES
     assert check.provenance["fitted_by"] == "python -m evals.fit_reader"
     assert "test part and evals/corpus2 never read" in check.provenance["fitted_on"]
-    low, high = check.probability(0.5, [-4.0]), check.probability(0.5, [2.0])
+    assert FEATURES == ("question_logit", "states_best", "phrase_best")
+    low, high = check.probability(0.5, [[-4.0], [0.0]]), check.probability(0.5, [[2.0], [0.0]])
     assert 0.0 < low < high < 1.0
-    assert check.probability(0.2, [0.0]) < check.probability(0.8, [0.0])
-    # The better of the candidates' readings counts.
-    assert check.probability(0.5, [-4.0, 2.0]) == high
+    assert check.probability(0.5, [[0.0], [0.1]]) < check.probability(0.5, [[0.0], [3.0]])
+    assert check.probability(0.2, [[0.0], [1.0]]) < check.probability(0.8, [[0.0], [1.0]])
+    # The better of the candidates' readings counts, prompt by prompt.
+    assert check.probability(0.5, [[-4.0, 2.0], [0.0]]) == high
+    assert check.probability(0.5, [[2.0], [0.0, -1.0]]) == high
 
 
 def test_a_check_fitted_on_other_inputs_says_how_to_refit(tmp_path: Path) -> None:
@@ -67,8 +78,8 @@ class LeadReader(FixedReader):
         super().__init__(-5.0)
         self.lead = lead
 
-    def score(self, question: str, sentence: str) -> float:
-        super().score(question, sentence)
+    def score(self, prompt: Prompt, question: str, sentence: str) -> float:
+        super().score(prompt, question, sentence)
         return 5.0 if sentence == self.lead else self.value
 
 
@@ -93,12 +104,13 @@ def test_the_reading_decides_refusals(fake_chain: RagChain) -> None:
     refused = no.compose(QUESTION, retrieval)
     assert refused.refused and refused.citations == []
     ranked = fake_chain.extractive.candidates(QUESTION, retrieval)
-    assert reader.asked == [(QUESTION, c.text) for c in ranked[:CANDIDATES]]
+    # Each prompt in turn, over the same best candidates, so each instruction stays cached.
+    assert reader.asked == [(p, QUESTION, c.text) for p in PROMPTS for c in ranked[:CANDIDATES]]
     yes, _ = _reading(fake_chain, 30.0)
     answered = yes.compose(QUESTION, retrieval)
     assert not answered.refused and answered.citations
     assert answered.support == pytest.approx(ReaderCheck.load().probability(
-        fake_chain.extractive.answerable(ranked), [30.0]))  # fmt: skip
+        fake_chain.extractive.answerable(ranked), [[30.0], [30.0]]))  # fmt: skip
 
 
 def _quotes(composed: Composed, text: str) -> bool:
@@ -134,6 +146,35 @@ def test_a_second_candidate_the_reader_rejects_is_not_quoted(
     assert both.text == kept.text
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "In what markets do Russia and Iran compete?",
+        "What keeps Russia and Iran bound together in Syria?",
+    ],
+)
+def test_a_second_candidate_the_reader_prefers_goes_first(
+    fake_chain: RagChain, question: str
+) -> None:
+    retrieval = fake_chain.retrieve(question)
+    ranked = fake_chain.extractive.candidates(question, retrieval)
+    shipped = ReaderCheck.load()
+    assert shipped.promote_above is not None
+    lead, second = ranked[0].text, ranked[1].text
+    stays = replace(shipped, threshold=0.0, promote_above=None)
+    kept = _reading(fake_chain, LeadReader(second), stays)[0].compose(question, retrieval)
+    assert kept.citations[0].quotes[0] in lead or lead in kept.citations[0].quotes[0]
+    moved = replace(stays, promote_above=shipped.promote_above)
+    first = _reading(fake_chain, LeadReader(second), moved)[0].compose(question, retrieval)
+    # Read as stating the answer where the lead is not, the second leads and the lead, read as
+    # not stating it, is left out.
+    assert _quotes(first, second) and not _quotes(first, lead)
+    assert second.startswith(first.citations[0].quotes[0][:40])
+    # Readings that differ by less than the margin keep the order.
+    close = _reading(fake_chain, 1.0, moved)[0].compose(question, retrieval)
+    assert _quotes(close, lead)
+
+
 def test_the_reader_needs_the_packaged_model(tmp_path: Path, fake_embedder: Embedder) -> None:
     other = tmp_path / "other.gguf"
     other.write_bytes(b"GGUF not the packaged model")
@@ -146,9 +187,12 @@ def test_the_reader_needs_the_packaged_model(tmp_path: Path, fake_embedder: Embe
 
 
 def test_the_instruction_comes_first_so_it_stays_cached() -> None:
-    first, second = messages("Q1?", "S1."), messages("Q2?", "S2.")
-    assert first[0] == second[0] and first[0]["role"] == "system"
-    assert "Q1?" in first[1]["content"] and "S1." in first[1]["content"]
+    for prompt in PROMPTS:
+        first, second = prompt.messages("Q1?", "S1."), prompt.messages("Q2?", "S2.")
+        assert first[0] == second[0] and first[0]["role"] == "system"
+        assert "Q1?" in first[1]["content"] and "S1." in first[1]["content"]
+    # Braces in a question or sentence are text, not a format field.
+    assert "{x}" in PHRASE.messages("What is {x}?", "S.")[1]["content"]
 
 
 @pytest.mark.slow
@@ -163,8 +207,10 @@ def test_the_packaged_model_reads_a_near_miss_as_no_answer() -> None:
 
     reader = LocalReader(LocalGenerator(packaged_model(ROOT / ".rag"), threads=2))
     sentence = "Lee Smith is a senior editor at The Weekly Standard."
-    answers = reader.score("Who is Lee Smith?", sentence)
-    misses = reader.score("Which university did Lee Smith attend?", sentence)
-    assert answers > misses + 1.0, (answers, misses)
+    for prompt in PROMPTS:
+        answers = reader.score(prompt, "Who is Lee Smith?", sentence)
+        misses = reader.score(prompt, "Which university did Lee Smith attend?", sentence)
+        assert answers > misses + 1.0, (prompt.name, answers, misses)
     # The instruction kept in the model's cache changes nothing in what it reads.
-    assert reader.score("Who is Lee Smith?", sentence) == pytest.approx(answers, abs=0.05)
+    again = reader.score(PHRASE, "Which university did Lee Smith attend?", sentence)
+    assert again == pytest.approx(misses, abs=0.05)
