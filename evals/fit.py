@@ -199,15 +199,16 @@ def choose_threshold(examples: list[Example], gate: np.ndarray) -> float:
 
 def compose_all(answerer: ExtractiveAnswerer, examples: list[Example], probs: list[list[float]],
                 gate: np.ndarray, threshold: float, ratio: float, ratio_wide: float,
-                readings: list[list[list[float]]] | None = None,
-                check: ReaderCheck | None = None) -> list[tuple[GoldItem, Response]]:  # fmt: skip
+                read: tuple[ReaderCheck, list[list[list[float]]]] | None = None,
+                ) -> list[tuple[GoldItem, Response]]:  # fmt: skip
     """Each question's answer as the answerer composes it from held-out ``probs`` and ``gate``;
-    with ``readings`` (each prompt's of each question's first ranked sentences) ordered by
-    ``check`` as the reader path does."""
+    with ``read`` (a check and each question's readings, each prompt's of its first ranked
+    sentences) ordered by the check as the reader path does."""
     out = []
     for i, (ex, ps, g) in enumerate(zip(examples, probs, gate, strict=True)):
         ranked: list[Candidate] = answerer.rank(ex.sentences, ex.rows, ps)
-        if readings is not None and check is not None:
+        if read is not None:
+            check, readings = read
             ranked = check.order(ranked, readings[i])
         composed = answerer.select(ex.question, ranked, float(g), threshold, ratio, ratio_wide)
         response = Response(

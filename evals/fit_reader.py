@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     def answers(checks: dict[float | None, ReaderCheck]) -> dict[float | None, Any]:
         return {
             k: fit.compose_all(answerer, examples, probs0, gates[0], thresholds[0],
-                               scorer.ratio, scorer.ratio_wide, readings, check)
+                               scorer.ratio, scorer.ratio_wide, (check, readings))
             for k, check in checks.items()
         }  # fmt: skip
 

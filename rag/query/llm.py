@@ -144,6 +144,7 @@ class LocalGenerator:
         the longest prefix already in the model's cache (the system instruction, for a reader
         asked about one candidate after another) is not read again."""
         import numpy as np
+        from scipy.special import log_softmax
 
         self.warm_up()
         llm = self._llm
@@ -159,10 +160,8 @@ class LocalGenerator:
             llm.n_tokens = keep
             llm.eval(tokens[keep:])
             logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
-            logits = logits.astype(np.float64)
-            top = logits.max()
-            normaliser = top + np.log(np.exp(logits - top).sum())
-            return [float(logits[t] - normaliser) for t in first]
+            logprobs = log_softmax(logits.astype(np.float64))
+            return [float(logprobs[t]) for t in first]
 
     def _chat_prompt(self, messages: list[Message]) -> str:
         """``messages`` in the model's own chat template (from its GGUF metadata), ready for the

@@ -23,6 +23,7 @@ from rag.query.reader import (
     Prompt,
     ReaderCheck,
 )
+from rag.query.retrieval import Retrieval
 
 from ..conftest import ROOT, SEEDS, make_chain
 
@@ -113,6 +114,13 @@ def test_the_reading_decides_refusals(fake_chain: RagChain) -> None:
         fake_chain.extractive.answerable(ranked), [[30.0], [30.0]]))  # fmt: skip
 
 
+def _two_candidates(chain: RagChain, question: str) -> tuple[Retrieval, str, str]:
+    """The retrieval for ``question`` and the texts of its first two ranked candidates."""
+    retrieval = chain.retrieve(question)
+    ranked = chain.extractive.candidates(question, retrieval)
+    return retrieval, ranked[0].text, ranked[1].text
+
+
 def _quotes(composed: Composed, text: str) -> bool:
     return any(q in text or text in q for c in composed.citations for q in c.quotes)
 
@@ -128,13 +136,11 @@ def _quotes(composed: Composed, text: str) -> bool:
 def test_a_second_candidate_the_reader_rejects_is_not_quoted(
     fake_chain: RagChain, question: str
 ) -> None:
-    retrieval = fake_chain.retrieve(question)
-    ranked = fake_chain.extractive.candidates(question, retrieval)
+    retrieval, lead, second = _two_candidates(fake_chain, question)
     shipped = ReaderCheck.load()
     assert shipped.leave_out_below is not None
     keeps = replace(shipped, threshold=0.0, leave_out_below=None)
     cuts = replace(keeps, leave_out_below=shipped.leave_out_below)
-    lead, second = ranked[0].text, ranked[1].text
     kept = _reading(fake_chain, LeadReader(lead), keeps)[0].compose(question, retrieval)
     cut = _reading(fake_chain, LeadReader(lead), cuts)[0].compose(question, retrieval)
     # Without the cut these questions quote the second candidate too, so the test can fail; a
@@ -156,11 +162,9 @@ def test_a_second_candidate_the_reader_rejects_is_not_quoted(
 def test_a_second_candidate_the_reader_prefers_goes_first(
     fake_chain: RagChain, question: str
 ) -> None:
-    retrieval = fake_chain.retrieve(question)
-    ranked = fake_chain.extractive.candidates(question, retrieval)
+    retrieval, lead, second = _two_candidates(fake_chain, question)
     shipped = ReaderCheck.load()
     assert shipped.promote_above is not None
-    lead, second = ranked[0].text, ranked[1].text
     stays = replace(shipped, threshold=0.0, promote_above=None)
     kept = _reading(fake_chain, LeadReader(second), stays)[0].compose(question, retrieval)
     assert kept.citations[0].quotes[0] in lead or lead in kept.citations[0].quotes[0]
