@@ -1,5 +1,6 @@
 """Local generation against extractive answers on the seed corpus (`make bench-llm`): time to
-first text, total time, tokens per second, on the same questions."""
+first text, total time, tokens per second, on the same questions; and what the local reader
+(``RAG_READER=local``) adds to an extractive answer."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from rag.chain import RagChain
 from rag.config import Settings
+from rag.query.reader import CANDIDATES, PROMPTS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,24 +22,25 @@ def bench_generative(questions: list[str]) -> dict[str, float]:
     from rag.query.llm import packaged_model
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings.load(
-            data_dir=Path(tmp),
-            corpus=[ROOT / "seeds"],
-            answerer="local",
-            llm_model_path=packaged_model(ROOT / ".rag"),
-        )
-        chain = RagChain(settings)
+        where = {"data_dir": Path(tmp), "corpus": [ROOT / "seeds"],
+                 "llm_model_path": packaged_model(ROOT / ".rag")}  # fmt: skip
+        chain = RagChain(Settings.load(answerer="local", **where))
         chain.warm_up()
         chain.ingest()
         chain.ask(questions[1], answerer="extractive")
         chain.answerer_for("local").generator.warm_up()  # type: ignore[attr-defined]
-        rows = {"extractive": [], "local": []}  # type: dict[str, list[tuple[float, float, int, float]]]
+        reading = RagChain(Settings.load(reader="local", **where))
+        reading.warm_up()
+        reading.ask(questions[1], answerer="extractive")
+        rows = {"extractive": [], "local": [], "reader": []}  # type: dict[str, list[tuple[float, float, int, float]]]
         for name in rows:
             for question in questions:
                 start = time.perf_counter()
                 first = gen_start = None
                 tokens = 0
-                for event in chain.stream(question, answerer=name):
+                asking = reading if name == "reader" else chain
+                answerer = "extractive" if name == "reader" else name
+                for event in asking.stream(question, answerer=answerer):
                     now = time.perf_counter()
                     if first is None:
                         first = now
@@ -63,4 +66,8 @@ def bench_generative(questions: list[str]) -> dict[str, float]:
             f"{out[name + '_tokens_per_s']:>10.1f}"
         )
     print(f"local/extractive total time: {out['local_total_s'] / out['extractive_total_s']:.0f}x")
+    out["reader_max_s"] = max(v[1] for v in rows["reader"])
+    print(f"extractive with the reader ({CANDIDATES} candidates x {len(PROMPTS)} prompts read): "
+          f"median {out['reader_total_s']:.2f} s, at most {out['reader_max_s']:.2f} s, "
+          f"{out['reader_total_s'] / out['extractive_total_s']:.0f}x extractive alone")  # fmt: skip
     return out

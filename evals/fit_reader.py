@@ -4,7 +4,8 @@
 
 1. Every dev question is retrieved and featurised as ``evals.fit`` does; stage 1 with the shipped
    scorer's chosen ``C`` gives each sentence a probability held out by question (repeat 0 of the
-   fit's shuffled folds), and the ``CANDIDATES`` best sentences are what the reader reads.
+   fit's shuffled folds), and the ``CANDIDATES`` best sentences are what the reader reads;
+   the check's inputs are the best readings of the ``CHECKED`` first.
 2. Each is read by the local model (``rag.query.reader.LocalReader``) with every prompt of
    ``PROMPTS``. Scores are kept in ``evals/reader_scores.json`` (``evals.readings``: by a hash
    of the whole chat the reader is asked), so a refit reads the model only for pairs it has not
@@ -14,13 +15,13 @@
    regression, itself held out by 5-fold cross-validation; its ``C`` minimises held-out log loss
    and its threshold follows ``evals.fit.choose_threshold`` (at most 5 % false refusals with 90 %
    confidence), averaged over the repeats. The final weights are fitted on every repeat's rows.
-4. A second read candidate the reader (``STATES``) rejects can be left out of the quote
-   (``ReaderCheck.leave_out_below``): the cut of ``LEAVE_OUT_GRID`` whose held-out answers score
-   best by ``evals.fit.answer_objective`` (as the ratios are chosen), and its worth by 5-fold
+4. A read candidate after the lead that the reader (``STATES``) rejects can be left out of the
+   quote (``ReaderCheck.leave_out_below``): the cut of ``LEAVE_OUT_GRID`` whose held-out answers
+   score best by ``evals.fit.answer_objective`` (as the ratios are chosen), and its worth by 5-fold
    cross-validation over questions (the cut chosen on four folds answers the fifth).
-5. With that cut, a second read candidate whose readings (weighed by the check's final weights)
-   exceed the lead's by more than ``ReaderCheck.promote_above`` goes first: the margin of
-   ``PROMOTE_GRID`` chosen and cross-validated the same way.
+5. With that cut, the read candidate whose readings (weighed by the check's final weights) are
+   best goes first if they exceed the lead's by more than ``ReaderCheck.promote_above``: the
+   margin of ``PROMOTE_GRID`` chosen and cross-validated the same way.
 
 The test part and ``evals/corpus2`` are never read here.
 """
@@ -46,6 +47,7 @@ from rag.query.answer import ExtractiveAnswerer
 from rag.query.llm import LocalGenerator
 from rag.query.reader import (
     CANDIDATES,
+    CHECKED,
     DEFAULT_PATH,
     FEATURES,
     PROMPTS,
@@ -56,10 +58,10 @@ from rag.query.reader import (
 )
 from rag.query.scorer import Scorer
 
-#: The readings below which a second read candidate may be left out (``None``: never). The
+#: The readings below which a read candidate after the lead may be left out (``None``: never). The
 #: reader's logit differences on dev run from about -6 to 4 (mean -1.1, sd 1.3, reader.json).
 LEAVE_OUT_GRID: tuple[float | None, ...] = (None, 0.0, -0.5, -1.0, -1.5, -2.0, -2.5, -3.0, -4.0)
-#: The margins by which a second read candidate's weighed readings must exceed the lead's for it
+#: The margins by which the best read candidate's weighed readings must exceed the lead's for it
 #: to go first (``None``: never), in units of the check's logit; the second's weighed readings
 #: less the lead's run from -7.9 to 5.5 on dev (mean -1.8, sd 2.3; 17 of 454 above 2,
 #: measured 2026-12-03 with the check fitted then).
@@ -139,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         readings = read_candidates(examples, probs0, reader)
     finally:
         reader.save()
-    bests = [reader_best([r[j] for r in readings]) for j in range(len(PROMPTS))]
+    bests = [reader_best([r[j][:CHECKED] for r in readings]) for j in range(len(PROMPTS))]
     print(f"reader scores: {len(reader.scores)} known, {reader.read} read now")
 
     from sklearn.metrics import roc_auc_score
@@ -218,8 +220,8 @@ def main(argv: list[str] | None = None) -> int:
             "evals/devcorpus; the test part and evals/corpus2 never read",
             "reader": "the packaged Qwen2.5-Coder-1.5B-Instruct Q4_K_M (rag.query.llm), "
             "each prompt of rag.query.reader.PROMPTS (states: logit(Yes) - logit(No); phrase: "
-            f"-log P(not)), best of the {CANDIDATES} most probable sentences by stage 1 held "
-            f"out by question (C={c}, repeat 0)",
+            f"-log P(not)), best of the {CHECKED} most probable sentences by stage 1 held "
+            f"out by question (C={c}, repeat 0); {CANDIDATES} read for the order",
             "dev_questions": len(examples),
             "unanswerable_dev_questions": int((yq == 0).sum()),
             "C": {

@@ -52,17 +52,26 @@ pytestmark = pytest.mark.slow
 # question over the measurement by this measured trade. (The second prompt alone, before the
 # reordering: test facts 0.926, corpus2 0.829; the reordering cost the test part one fact and
 # gave the second corpus one.)
+# 2026-12-04, four candidates read instead of two (rag.query.reader.CANDIDATES; the check's
+# inputs still the best of the first two, CHECKED), the best read one put first and any read one
+# after the lead left out as before (cross-validated on dev: facts 0.850 -> 0.856, precision
+# 0.891 -> 0.904, 33 -> 32 words; the check, its threshold and both margins as refitted are
+# unchanged): test part facts 0.926 (0.912), precision 0.935 (0.891), refusals 0.875 = 14 of 16
+# (0.562), false refusals 0.044 = 3 of 68 (0.029), 28 words (28); second corpus facts 0.863
+# (0.846), precision 0.889 (0.826), refusals 0.720 = 18 of 25 (0.600), false refusals 0.051 =
+# 6 of 117 (0.051), 32 words (35). Refusals cannot move (the check reads what it read); the fact
+# and precision lines raised.
 THRESHOLDS: dict[str, dict[str, tuple[str, float]]] = {
     "test": {
         "fact_recall": (">=", 0.91),
-        "citation_precision": (">=", 0.90),
+        "citation_precision": (">=", 0.92),
         "refusal_accuracy": (">=", 0.81),
         "false_refusal_rate": ("<=", 0.06),
         "median_answer_words": ("<=", 60),
     },
     "corpus2": {
-        "fact_recall": (">=", 0.83),
-        "citation_precision": (">=", 0.84),
+        "fact_recall": (">=", 0.85),
+        "citation_precision": (">=", 0.87),
         "refusal_accuracy": (">=", 0.68),
         "false_refusal_rate": ("<=", 0.06),
         "median_answer_words": ("<=", 60),

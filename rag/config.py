@@ -174,9 +174,9 @@ class AnswerSettings(_Section):
     max_answer_sentences: int = Field(
         4, ge=1, le=10, description="Most sentences in an answer to a why/how or list question."
     )
-    #: Opt-in: the check costs about four seconds an answer on two cores (four readings by the
-    #: local model, median 4.1 s on 2026-12-03) for held-out dev refusals 0.617 -> 0.752 at the
-    #: same false refusal rate (``rag.query.reader``; fitted by ``make fit-reader``, 2026-12-03).
+    #: Opt-in: the check costs about five seconds an answer on two cores (eight readings by the
+    #: local model, ``make bench-llm``) for held-out dev refusals 0.617 -> 0.752 at the same
+    #: false refusal rate (``rag.query.reader``; fitted by ``make fit-reader``, 2026-12-04).
     reader: Literal["none", "local"] = Field(
         "none",
         description="none, or local: the packaged local model (make local-llm) reads the best "

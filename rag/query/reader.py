@@ -16,10 +16,11 @@ alone separates answerable from unanswerable questions with AUC 0.902, ``PHRASE`
 against 0.885 for the fitted question stage; all three combined (``ReaderCheck``,
 cross-validated on dev) AUC 0.945 and held-out refusals 0.617 -> 0.752 at the same false refusal
 rate (0.033; 0.715 and AUC 0.933 without ``PHRASE``; 2026-12-03). The readings also order the
-quote (``ReaderCheck.order``): a second candidate read as not stating the answer is left out
-(``leave_out``: held-out precision 0.865 -> 0.881, facts as before), one read as stating it
-where the lead does not goes first (``promote``: facts 0.838 -> 0.850). Four readings cost
-about four seconds an answer on two cores, so the check is opt-in (``RAG_READER=local``).
+quote (``ReaderCheck.order``) among the ``CANDIDATES`` (four) read: one after the lead read as
+not stating the answer is left out (``leave_out``), the one read best goes first where the lead
+is read as not stating it (``promote``); cross-validated on dev with two read, precision 0.865
+-> 0.891 and facts 0.832 -> 0.850, with four 0.904 and 0.856. Eight readings cost about five
+seconds an answer on two cores, so the check is opt-in (``RAG_READER=local``).
 
     >>> check = ReaderCheck.load()
     >>> 0.0 < check.threshold < 1.0
@@ -38,9 +39,16 @@ from rag.errors import ModelError
 from rag.query.scorer import Linear, load_fitted
 
 DEFAULT_PATH = Path(__file__).with_name("reader.json")
-#: How many of the best candidates are read; the better score counts (dev: AUC 0.902 for the
-#: better of two against 0.892 for the best one alone; each more costs about a second).
-CANDIDATES = 2
+#: How many of the best candidates are read, for ``ReaderCheck.order`` to choose among: the
+#: dev answers, cross-validated (``evals.fit_reader``; 2026-12-04), for 2 / 3 / 4 read: facts
+#: 0.850 / 0.856 / 0.856, precision 0.891 / 0.895 / 0.904, 33 / 33 / 32 words. Each more costs
+#: two readings, about 1.3 s each on two cores.
+CANDIDATES = 4
+#: How many of them the check's inputs are the best of: each more read is one more chance for
+#: an unanswerable question's best reading to look like an answer (dev, held out: AUC 0.902 for
+#: the better ``STATES`` reading of two against 0.892 for the first alone; the whole check
+#: 0.945 with the best of 2, 0.943 with the best of 3 or of 4).
+CHECKED = 2
 
 T = TypeVar("T")
 
@@ -139,24 +147,30 @@ def leave_out(ranked: list[T], scores: list[float], below: float | None) -> list
 
 def promote(ranked: list[T], readings: list[list[float]], weights: list[float],
             above: float | None) -> tuple[list[T], list[list[float]]]:  # fmt: skip
-    """``ranked`` with its second candidate first when its readings (one per prompt), weighed
-    as ``weights`` weigh them, exceed the lead's by more than ``above``; and the readings in the
-    new order. The reader read both and found the second the one that states the answer.
+    """``ranked`` with the read candidate whose readings (one list per prompt), weighed as
+    ``weights`` weigh them, are best put first when they exceed the lead's by more than
+    ``above``; and the readings in the new order. The reader read them all and found that one
+    the one that states the answer; the others keep their order.
 
     >>> promote(["a", "b", "c"], [[-2.0, 1.0], [0.0, 0.5]], [1.0, 1.0], 1.0)
     (['b', 'a', 'c'], [[1.0, -2.0], [0.5, 0.0]])
     >>> promote(["a", "b", "c"], [[-2.0, 1.0], [0.0, 0.5]], [1.0, 1.0], 5.0)[0]
     ['a', 'b', 'c']
+    >>> promote(["a", "b", "c", "d"], [[-2.0, 1.0, 3.0]], [1.0], 1.0)
+    (['c', 'a', 'b', 'd'], [[3.0, -2.0, 1.0]])
     """
-    if above is None or len(ranked) < 2 or any(len(r) < 2 for r in readings):
+    read_n = min((len(r) for r in readings), default=0)
+    if above is None or min(len(ranked), read_n) < 2:
         return list(ranked), readings
 
     def weighed(i: int) -> float:
         return sum(w * r[i] for w, r in zip(weights, readings, strict=True))
 
-    if weighed(1) - weighed(0) <= above:
+    best = max(range(1, min(len(ranked), read_n)), key=weighed)
+    if weighed(best) - weighed(0) <= above:
         return list(ranked), readings
-    return [ranked[1], ranked[0], *ranked[2:]], [[r[1], r[0], *r[2:]] for r in readings]
+    order = [best, *(i for i in range(len(ranked)) if i != best)]
+    return [ranked[i] for i in order], [[r[i] for i in order if i < len(r)] for r in readings]
 
 
 class Reader(Protocol):
@@ -176,16 +190,25 @@ def read(reader: Reader, question: str, sentences: list[str]) -> list[list[float
 
 class LocalReader:
     """The local llama.cpp model (``rag.query.llm.LocalGenerator``) as a reader: each prompt's
-    score from the log-probabilities of the first token of its reply, nothing generated."""
+    score from the log-probabilities of the first token of its reply, nothing generated.
+
+    Each prompt after the first is read in a context of its own (``LocalGenerator.sibling``), so
+    every prompt's instruction stays cached from one question to the next instead of being read
+    again each time the prompts take turns: over eight seed questions (2026-12-04) the median
+    answer's readings took 6.0 s in one context and 4.9 s in two, for four candidates."""
 
     def __init__(self, generator: Any) -> None:
-        self.generator = generator
+        self.generators = {
+            p.name: generator if i == 0 else generator.sibling() for i, p in enumerate(PROMPTS)
+        }
 
     def warm_up(self) -> None:
-        self.generator.warm_up()
+        for generator in self.generators.values():
+            generator.warm_up()
 
     def score(self, prompt: Prompt, question: str, sentence: str) -> float:
-        logprobs = self.generator.logprobs(prompt.messages(question, sentence), prompt.options)
+        generator = self.generators[prompt.name]
+        logprobs = generator.logprobs(prompt.messages(question, sentence), prompt.options)
         return float(prompt.score(logprobs))
 
 
@@ -196,7 +219,7 @@ def _optional(value: Any) -> float | None:
 @dataclass(frozen=True)
 class ReaderCheck:
     """P(the sources answer the question) from the question stage's probability (as a logit) and,
-    for each of ``PROMPTS``, the best score of the ``CANDIDATES`` best sentences, with its own
+    for each of ``PROMPTS``, the best score of the ``CHECKED`` best sentences, with its own
     refusal threshold; fitted by ``make fit-reader`` on dev questions only
     (``evals.fit_reader``)."""
 
@@ -205,19 +228,19 @@ class ReaderCheck:
     #: A read candidate after the lead whose reading is below this (and below the lead's) is
     #: not quoted: the reader said it does not state the answer. ``None`` quotes as unread.
     leave_out_below: float | None = None
-    #: The second read candidate goes first when its readings, weighed as the check weighs them
-    #: (a difference of the check's logit), exceed the lead's by more than this. ``None`` keeps
-    #: the order.
+    #: The read candidate whose readings, weighed as the check weighs them (a difference of the
+    #: check's logit), are best goes first when they exceed the lead's by more than this.
+    #: ``None`` keeps the order.
     promote_above: float | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def probability(self, question_probability: float, readings: list[list[float]]) -> float:
         """``readings``: one list of the candidates' scores per prompt, as ``read`` gives."""
-        row = [question_logit(question_probability), *(max(r) for r in readings)]
+        row = [question_logit(question_probability), *(max(r[:CHECKED]) for r in readings)]
         return self.model.probabilities([row])[0]
 
     def order(self, ranked: list[T], readings: list[list[float]]) -> list[T]:
-        """The candidates as the reader leaves them: a second one it finds states the answer
+        """The candidates as the reader leaves them: a read one it finds states the answer
         where the lead does not goes first (``promote``), then a read one after the lead that
         it finds does not is left out (``leave_out``, by the ``STATES`` readings)."""
         weights = [c / s for c, s in zip(self.model.coef[1:], self.model.scale[1:], strict=True)]
@@ -255,6 +278,7 @@ class ReaderCheck:
 
 __all__ = [
     "CANDIDATES",
+    "CHECKED",
     "PHRASE",
     "PROMPTS",
     "STATES",

@@ -16,6 +16,7 @@ from rag.index.embedding import Embedder
 from rag.query.answer import Composed, ExtractiveAnswerer
 from rag.query.reader import (
     CANDIDATES,
+    CHECKED,
     DEFAULT_PATH,
     FEATURES,
     PHRASE,
@@ -58,6 +59,8 @@ def test_shipped_check_says_where_it_came_from_and_rises_with_both_inputs() -> N
     # The better of the candidates' readings counts, prompt by prompt.
     assert check.probability(0.5, [[-4.0, 2.0], [0.0]]) == high
     assert check.probability(0.5, [[2.0], [0.0, -1.0]]) == high
+    # Only the first CHECKED are the check's: the others are read for the order only.
+    assert check.probability(0.5, [[-4.0] * CHECKED + [9.0], [0.0]]) == low
 
 
 def test_a_check_fitted_on_other_inputs_says_how_to_refit(tmp_path: Path) -> None:
@@ -114,11 +117,10 @@ def test_the_reading_decides_refusals(fake_chain: RagChain) -> None:
         fake_chain.extractive.answerable(ranked), [[30.0], [30.0]]))  # fmt: skip
 
 
-def _two_candidates(chain: RagChain, question: str) -> tuple[Retrieval, str, str]:
-    """The retrieval for ``question`` and the texts of its first two ranked candidates."""
+def _candidates(chain: RagChain, question: str) -> tuple[Retrieval, list[str]]:
+    """The retrieval for ``question`` and the texts of its ranked candidates."""
     retrieval = chain.retrieve(question)
-    ranked = chain.extractive.candidates(question, retrieval)
-    return retrieval, ranked[0].text, ranked[1].text
+    return retrieval, [c.text for c in chain.extractive.candidates(question, retrieval)]
 
 
 def _quotes(composed: Composed, text: str) -> bool:
@@ -136,7 +138,7 @@ def _quotes(composed: Composed, text: str) -> bool:
 def test_a_second_candidate_the_reader_rejects_is_not_quoted(
     fake_chain: RagChain, question: str
 ) -> None:
-    retrieval, lead, second = _two_candidates(fake_chain, question)
+    retrieval, (lead, second, *_) = _candidates(fake_chain, question)
     shipped = ReaderCheck.load()
     assert shipped.leave_out_below is not None
     keeps = replace(shipped, threshold=0.0, leave_out_below=None)
@@ -153,16 +155,18 @@ def test_a_second_candidate_the_reader_rejects_is_not_quoted(
 
 
 @pytest.mark.parametrize(
-    "question",
+    ("question", "which"),
     [
-        "In what markets do Russia and Iran compete?",
-        "What keeps Russia and Iran bound together in Syria?",
+        ("In what markets do Russia and Iran compete?", 1),
+        ("What keeps Russia and Iran bound together in Syria?", 1),
+        ("In what markets do Russia and Iran compete?", CANDIDATES - 1),
     ],
 )
-def test_a_second_candidate_the_reader_prefers_goes_first(
-    fake_chain: RagChain, question: str
+def test_a_read_candidate_the_reader_prefers_goes_first(
+    fake_chain: RagChain, question: str, which: int
 ) -> None:
-    retrieval, lead, second = _two_candidates(fake_chain, question)
+    retrieval, texts = _candidates(fake_chain, question)
+    lead, second = texts[0], texts[which]
     shipped = ReaderCheck.load()
     assert shipped.promote_above is not None
     stays = replace(shipped, threshold=0.0, promote_above=None)
@@ -170,7 +174,7 @@ def test_a_second_candidate_the_reader_prefers_goes_first(
     assert kept.citations[0].quotes[0] in lead or lead in kept.citations[0].quotes[0]
     moved = replace(stays, promote_above=shipped.promote_above)
     first = _reading(fake_chain, LeadReader(second), moved)[0].compose(question, retrieval)
-    # Read as stating the answer where the lead is not, the second leads and the lead, read as
+    # Read as stating the answer where the lead is not, it leads and the lead, read as
     # not stating it, is left out.
     assert _quotes(first, second) and not _quotes(first, lead)
     assert second.startswith(first.citations[0].quotes[0][:40])
@@ -218,3 +222,7 @@ def test_the_packaged_model_reads_a_near_miss_as_no_answer() -> None:
     # The instruction kept in the model's cache changes nothing in what it reads.
     again = reader.score(PHRASE, "Which university did Lee Smith attend?", sentence)
     assert again == pytest.approx(misses, abs=0.05)
+    # Each prompt has a context of its own on the one model file, so neither evicts the other.
+    generators = list(reader.generators.values())
+    assert len({id(g) for g in generators}) == len(PROMPTS)
+    assert {g.model_path for g in generators} == {generators[0].model_path}
