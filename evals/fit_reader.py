@@ -5,16 +5,18 @@
 1. Every dev question is retrieved and featurised as ``evals.fit`` does; stage 1 with the shipped
    scorer's chosen ``C`` gives each sentence a probability held out by question (repeat 0 of the
    fit's shuffled folds), and the ``CANDIDATES`` best sentences are what the reader reads;
-   the check's inputs are the best readings of the ``CHECKED`` first.
+   the check's inputs are each prompt's best reading of the ``CHECKED`` first and the mean
+   ``STATES`` reading of all (``rag.query.reader.reading_inputs``).
 2. Each is read by the local model (``rag.query.reader.LocalReader``) with every prompt of
    ``PROMPTS``. Scores are kept in ``evals/reader_scores.json`` (``evals.readings``: by a hash
    of the whole chat the reader is asked), so a refit reads the model only for pairs it has not
    seen: one to two seconds a reading on two cores, about ten minutes a prompt for all of dev.
 3. For each of ``evals.fit.REPEATS`` shuffled splits, stage 2's held-out probability (with the
-   shipped scorer's question ``C``) and each prompt's best score are the inputs of a logistic
-   regression, itself held out by 5-fold cross-validation; its ``C`` minimises held-out log loss
-   and its threshold follows ``evals.fit.choose_threshold`` (at most 5 % false refusals with 90 %
-   confidence), averaged over the repeats. The final weights are fitted on every repeat's rows.
+   shipped scorer's question ``C``) and the readings' ``reading_inputs`` are the inputs of a
+   logistic regression, itself held out by 5-fold cross-validation; its ``C`` minimises held-out
+   log loss and its threshold follows ``evals.fit.choose_threshold`` (at most 5 % false refusals
+   with 90 % confidence), averaged over the repeats. The final weights are fitted on every
+   repeat's rows.
 4. A read candidate after the lead that the reader (``STATES``) rejects can be left out of the
    quote (``ReaderCheck.leave_out_below``): the cut of ``LEAVE_OUT_GRID`` whose held-out answers
    score best by ``evals.fit.answer_objective`` (as the ratios are chosen), and its worth by 5-fold
@@ -50,21 +52,21 @@ from rag.query.reader import (
     CHECKED,
     DEFAULT_PATH,
     FEATURES,
-    PROMPTS,
     LocalReader,
     ReaderCheck,
     question_logit,
     read,
+    reading_inputs,
 )
 from rag.query.scorer import Scorer
 
-#: The readings below which a read candidate after the lead may be left out (``None``: never). The
-#: reader's logit differences on dev run from about -6 to 4 (mean -1.1, sd 1.3, reader.json).
+#: The readings below which a read candidate after the lead may be left out (``None``: never).
+#: The reader's logit differences on dev run from about -6 to 4 (mean -1.1, sd 1.3, reader.json).
 LEAVE_OUT_GRID: tuple[float | None, ...] = (None, 0.0, -0.5, -1.0, -1.5, -2.0, -2.5, -3.0, -4.0)
 #: The margins by which the best read candidate's weighed readings must exceed the lead's for it
-#: to go first (``None``: never), in units of the check's logit; the second's weighed readings
-#: less the lead's run from -7.9 to 5.5 on dev (mean -1.8, sd 2.3; 17 of 454 above 2,
-#: measured 2026-12-03 with the check fitted then).
+#: to go first (``None``: never), in units of the check's logit; the best of the three after the
+#: lead less the lead run from -7.9 to 5.5 on dev (mean -1.3, sd 2.2; 27 of 454 above 2; the
+#: second's alone: mean -1.8, 17 above 2), measured 2026-12-04 with the check fitted then.
 PROMOTE_GRID: tuple[float | None, ...] = (None, 4.0, 3.0, 2.5, 2.0, 1.5, 1.0, 0.5, 0.0)
 #: Folds of dev questions for the cross-validated estimate of the chosen cut.
 FOLDS = 5
@@ -81,12 +83,12 @@ def read_candidates(examples: list[fit.Example], probs: list[list[float]],
     return out
 
 
-def reader_best(readings: list[list[float]]) -> np.ndarray:
-    """Each question's best reading by one prompt (a question with no candidate gets the lowest
-    score seen, as if read and rejected)."""
-    best = [max(r) if r else None for r in readings]
-    floor = min((v for v in best if v is not None), default=0.0)
-    return np.asarray([floor if v is None else v for v in best])
+def reader_inputs(readings: list[list[list[float]]]) -> np.ndarray:
+    """Each question's ``reading_inputs``, a row each (a question with no candidate gets each
+    input's lowest value seen, as if read and rejected)."""
+    rows = [reading_inputs(r) if r and r[0] else None for r in readings]
+    floor = np.min([v for v in rows if v is not None], axis=0)
+    return np.asarray([floor if v is None else v for v in rows])
 
 
 def choose_by_answers(answers: dict[float | None, list[tuple[GoldItem, Response]]]
@@ -141,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         readings = read_candidates(examples, probs0, reader)
     finally:
         reader.save()
-    bests = [reader_best([r[j][:CHECKED] for r in readings]) for j in range(len(PROMPTS))]
+    inputs = reader_inputs(readings)
     print(f"reader scores: {len(reader.scores)} known, {reader.read} read now")
 
     from sklearn.metrics import roc_auc_score
@@ -151,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in repeats:
         probs = fit.out_of_fold(examples, c, r)
         gate = fit.gate_out_of_fold(fit.question_rows(examples, probs), yq, cq, r)
-        rows.append(np.column_stack([[question_logit(float(g)) for g in gate], *bests]))
+        rows.append(np.column_stack([[question_logit(float(g)) for g in gate], inputs]))
     # Other seeds than stage 2's folds, so the check is not held out on the same partitions.
     held = {
         cc: [fit.gate_out_of_fold(rows[r], yq, cc, 100 + r) for r in repeats] for cc in fit.C_GRID
@@ -163,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     threshold = statistics.fmean(thresholds)
     auc = statistics.fmean(float(roc_auc_score(yq, g)) for g in gates)
     alone = {
-        p.name: round(float(roc_auc_score(yq, b)), 4) for p, b in zip(PROMPTS, bests, strict=True)
+        name: round(float(roc_auc_score(yq, inputs[:, j])), 4)
+        for j, name in enumerate(FEATURES[1:])
     }
     refused = statistics.fmean(
         float(np.mean(g[yq == 0] < t)) for g, t in zip(gates, thresholds, strict=True)
@@ -171,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     false = statistics.fmean(
         float(np.mean(g[yq == 1] < t)) for g, t in zip(gates, thresholds, strict=True)
     )
-    print(f"C={c_best} held-out AUC {auc:.4f} (each prompt alone {alone}); refusals "
+    print(f"C={c_best} held-out AUC {auc:.4f} (each reading input alone {alone}); refusals "
           f"{refused:.3f}, false refusals {false:.3f}, threshold {threshold:.4f}")  # fmt: skip
 
     model = fit._linear(
@@ -221,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
             "reader": "the packaged Qwen2.5-Coder-1.5B-Instruct Q4_K_M (rag.query.llm), "
             "each prompt of rag.query.reader.PROMPTS (states: logit(Yes) - logit(No); phrase: "
             f"-log P(not)), best of the {CHECKED} most probable sentences by stage 1 held "
-            f"out by question (C={c}, repeat 0); {CANDIDATES} read for the order",
+            f"out by question (C={c}, repeat 0), and the mean states reading of the "
+            f"{CANDIDATES} read (also for the order)",
             "dev_questions": len(examples),
             "unanswerable_dev_questions": int((yq == 0).sum()),
             "C": {

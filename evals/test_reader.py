@@ -61,18 +61,27 @@ pytestmark = pytest.mark.slow
 # (0.846), precision 0.889 (0.826), refusals 0.720 = 18 of 25 (0.600), false refusals 0.051 =
 # 6 of 117 (0.051), 32 words (35). Refusals cannot move (the check reads what it read); the fact
 # and precision lines raised.
+# 2026-12-04, the mean yes/no reading of the four read as a fourth input of the check, refitted
+# on dev (held-out log loss 0.245 -> 0.233, AUC 0.945 -> 0.948, refusals 0.752 -> 0.778 at
+# false refusals 0.033; margin refitted 2 -> 1; composed answers cross-validated facts 0.856 ->
+# 0.865, precision 0.904 -> 0.901): test part facts 0.912 (0.912), precision 0.936 (0.891),
+# refusals 0.938 = 15 of 16 (0.562), false refusals 0.059 = 4 of 68 (0.029), 29 words (28);
+# second corpus facts 0.880 (0.846), precision 0.910 (0.826), refusals 0.760 = 19 of 25
+# (0.600), false refusals 0.060 = 7 of 117 (0.051), 32 words (35). One more unanswerable
+# question refused on each set and one more answerable one: the refusal, fact and precision
+# lines raised; the false-refusal lines stay at 0.06, which both sets now just meet.
 THRESHOLDS: dict[str, dict[str, tuple[str, float]]] = {
     "test": {
         "fact_recall": (">=", 0.91),
         "citation_precision": (">=", 0.92),
-        "refusal_accuracy": (">=", 0.81),
+        "refusal_accuracy": (">=", 0.87),
         "false_refusal_rate": ("<=", 0.06),
         "median_answer_words": ("<=", 60),
     },
     "corpus2": {
-        "fact_recall": (">=", 0.85),
-        "citation_precision": (">=", 0.87),
-        "refusal_accuracy": (">=", 0.68),
+        "fact_recall": (">=", 0.87),
+        "citation_precision": (">=", 0.90),
+        "refusal_accuracy": (">=", 0.72),
         "false_refusal_rate": ("<=", 0.06),
         "median_answer_words": ("<=", 60),
     },

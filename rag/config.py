@@ -175,7 +175,7 @@ class AnswerSettings(_Section):
         4, ge=1, le=10, description="Most sentences in an answer to a why/how or list question."
     )
     #: Opt-in: the check costs about five seconds an answer on two cores (eight readings by the
-    #: local model, ``make bench-llm``) for held-out dev refusals 0.617 -> 0.752 at the same
+    #: local model, ``make bench-llm``) for held-out dev refusals 0.617 -> 0.778 at the same
     #: false refusal rate (``rag.query.reader``; fitted by ``make fit-reader``, 2026-12-04).
     reader: Literal["none", "local"] = Field(
         "none",

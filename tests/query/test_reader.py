@@ -51,16 +51,21 @@ def test_shipped_check_says_where_it_came_from_and_rises_with_both_inputs() -> N
     assert check.model.features == FEATURES
     assert check.provenance["fitted_by"] == "python -m evals.fit_reader"
     assert "test part and evals/corpus2 never read" in check.provenance["fitted_on"]
-    assert FEATURES == ("question_logit", "states_best", "phrase_best")
+    assert FEATURES == ("question_logit", "states_best", "phrase_best", "states_mean")
     low, high = check.probability(0.5, [[-4.0], [0.0]]), check.probability(0.5, [[2.0], [0.0]])
     assert 0.0 < low < high < 1.0
     assert check.probability(0.5, [[0.0], [0.1]]) < check.probability(0.5, [[0.0], [3.0]])
     assert check.probability(0.2, [[0.0], [1.0]]) < check.probability(0.8, [[0.0], [1.0]])
-    # The better of the candidates' readings counts, prompt by prompt.
-    assert check.probability(0.5, [[-4.0, 2.0], [0.0]]) == high
+    # The better of the candidates' phrase readings counts; the yes/no ones count twice, by
+    # their best and by their mean, so order among the CHECKED first does not matter.
     assert check.probability(0.5, [[2.0], [0.0, -1.0]]) == high
-    # Only the first CHECKED are the check's: the others are read for the order only.
-    assert check.probability(0.5, [[-4.0] * CHECKED + [9.0], [0.0]]) == low
+    assert check.probability(0.5, [[-4.0, 2.0], [0.0]]) == check.probability(
+        0.5, [[2.0, -4.0], [0.0]]
+    )
+    assert low < check.probability(0.5, [[-4.0, 2.0], [0.0]]) < high
+    # A high reading after the CHECKED first moves the mean only, not the best.
+    late = [1.0] * CHECKED + [5.0]
+    assert check.probability(0.5, [late, [0.0]]) < check.probability(0.5, [late[::-1], [0.0]])
 
 
 def test_a_check_fitted_on_other_inputs_says_how_to_refit(tmp_path: Path) -> None:
