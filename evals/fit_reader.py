@@ -64,9 +64,10 @@ from rag.query.scorer import Scorer
 #: The reader's logit differences on dev run from about -6 to 4 (mean -1.1, sd 1.3, reader.json).
 LEAVE_OUT_GRID: tuple[float | None, ...] = (None, 0.0, -0.5, -1.0, -1.5, -2.0, -2.5, -3.0, -4.0)
 #: The margins by which the best read candidate's weighed readings must exceed the lead's for it
-#: to go first (``None``: never), in units of the check's logit; the best of the three after the
-#: lead less the lead run from -7.9 to 5.5 on dev (mean -1.3, sd 2.2; 27 of 454 above 2; the
-#: second's alone: mean -1.8, 17 above 2), measured 2026-12-04 with the check fitted then.
+#: to go first (``None``: never), in units of the check's logit; with the shipped check's weights
+#: (reader.json, 2026-12-04) the best of the three after the lead less the lead runs from -6.3
+#: to 4.2 on dev (mean -0.9, sd 1.5; 37 of 454 above 1, 15 above 2; the second's alone: mean
+#: -1.2, 24 above 1).
 PROMOTE_GRID: tuple[float | None, ...] = (None, 4.0, 3.0, 2.5, 2.0, 1.5, 1.0, 0.5, 0.0)
 #: Folds of dev questions for the cross-validated estimate of the chosen cut.
 FOLDS = 5

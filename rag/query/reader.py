@@ -177,14 +177,14 @@ def promote(ranked: list[T], readings: list[list[float]], weights: list[float],
     >>> promote(["a", "b", "c", "d"], [[-2.0, 1.0, 3.0]], [1.0], 1.0)
     (['c', 'a', 'b', 'd'], [[3.0, -2.0, 1.0]])
     """
-    read_n = min((len(r) for r in readings), default=0)
-    if above is None or min(len(ranked), read_n) < 2:
+    n_read = min((len(ranked), *(len(r) for r in readings))) if readings else 0
+    if above is None or n_read < 2:
         return list(ranked), readings
 
     def weighed(i: int) -> float:
         return sum(w * r[i] for w, r in zip(weights, readings, strict=True))
 
-    best = max(range(1, min(len(ranked), read_n)), key=weighed)
+    best = max(range(1, n_read), key=weighed)
     if weighed(best) - weighed(0) <= above:
         return list(ranked), readings
     order = [best, *(i for i in range(len(ranked)) if i != best)]
