@@ -33,6 +33,16 @@ from rag.text import normalize
 DATA = Path(__file__).parent / "data"
 KINDS = ("paragraph", "headline", "why", "list", "document", "unanswerable", "conversation")
 TEST_SHARE = 30  # percent of questions frozen as the test part
+#: The issue's targets (issue 10), for the frozen test part and the second corpus: what each
+#: figure must reach, as (op, bound).
+TARGETS: dict[str, tuple[str, float]] = {
+    "fact_recall": (">=", 0.90),
+    "refusal_accuracy": (">=", 0.90),
+    "false_refusal_rate": ("<=", 0.05),
+}
+#: The confidence of the intervals the report gives a target's figure: the one the refusal
+#: threshold's false-refusal bound is chosen with (``evals.fit.CONFIDENCE``).
+CONFIDENCE = 0.9
 
 
 def split_of(item_id: str) -> str:
@@ -209,6 +219,18 @@ class Scoreboard:
             "verifier_drop_share": _drop_share(self.items, kind),
         }
 
+    def counts(self, metric: str) -> tuple[int, int] | None:
+        """How many of how many questions a share among ``TARGETS`` counts (None when it has no
+        questions): the figure behind a rate such as "0.938", which is 15 of 16."""
+        ans = self._answerable()
+        unans = [s for s in self.items if s.facts_ok is None]
+        values = {
+            "fact_recall": [bool(s.facts_ok) for s in ans],
+            "refusal_accuracy": [s.refused for s in unans],
+            "false_refusal_rate": [s.refused for s in ans],
+        }[metric]
+        return (sum(values), len(values)) if values else None
+
     def misses(self) -> list[dict[str, Any]]:
         out = []
         for s in self.items:
@@ -255,6 +277,53 @@ def _drop_share(items: list[ItemScore], kind: str | None) -> float | None:
 def _p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+
+
+def interval(k: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The two-sided Clopper-Pearson interval of a share of ``k`` in ``n``: on 16 unanswerable
+    questions one question is six points, and a figure a point from its target says little.
+
+    >>> [round(x, 3) for x in interval(15, 16)]
+    [0.736, 0.997]
+    >>> interval(0, 10)[0], interval(10, 10)[1]
+    (0.0, 1.0)
+    """
+    from scipy.stats import beta
+
+    if not 0 <= k <= n or n == 0:
+        raise ValueError(f"a share needs 0 <= k <= n and n > 0, not {k} of {n}")
+    tail = (1 - confidence) / 2
+    lo = float(beta.ppf(tail, k, n - k + 1)) if k > 0 else 0.0
+    hi = float(beta.ppf(1 - tail, k + 1, n - k)) if k < n else 1.0
+    return lo, hi
+
+
+def against_target(board: Scoreboard, metric: str) -> str | None:
+    """A target's figure with its count and ``CONFIDENCE`` interval, and what the interval says:
+    met or missed when the whole interval is on one side of the target, else undecided.
+
+    >>> item = ItemScore("x", "unanswerable", "Q?", "", True, None, None, None, None, 0.0)
+    >>> against_target(Scoreboard("s", [item] * 30), "refusal_accuracy")
+    '1.000 = 30 of 30 (0.905-1.000): met'
+    >>> against_target(Scoreboard("s", [item] * 19), "refusal_accuracy")
+    '1.000 = 19 of 19 (0.854-1.000): undecided'
+    """
+    counted = board.counts(metric)
+    if counted is None:
+        return None
+    k, n = counted
+    lo, hi = interval(k, n)
+    op, bound = TARGETS[metric]
+    if op == ">=":
+        verdict = "met" if lo >= bound else ("missed" if hi < bound else "undecided")
+    else:
+        verdict = "met" if hi <= bound else ("missed" if lo > bound else "undecided")
+    return f"{k / n:.3f} = {k} of {n} ({lo:.3f}-{hi:.3f}): {verdict}"
+
+
+def held_out(boards: list[Scoreboard]) -> list[Scoreboard]:
+    """The boards the issue's targets are for: every one but the dev part's."""
+    return [b for b in boards if not b.system.endswith("[dev]")]
 
 
 def check_threshold(board: Scoreboard, metric: str, op: str, bound: float) -> None:
@@ -357,6 +426,19 @@ def render_markdown(
     for pair, values in ratios.items():
         lines += ["", f"Ratios, {pair}:", ""]
         lines += [f"- {k}: {_ratio(v)}" for k, v in values.items()]
+    lines += [
+        "",
+        f"## Against the targets ({CONFIDENCE:.0%} Clopper-Pearson intervals)",
+        "",
+        "A target is met or missed when the whole interval is on one side of it; on a few dozen "
+        "questions most figures near a target are undecided.",
+        "",
+        "| system | " + " | ".join(f"{m} {op} {b}" for m, (op, b) in TARGETS.items()) + " |",
+        "|---" * (len(TARGETS) + 1) + "|",
+    ]
+    for board in held_out(boards):
+        cells = [against_target(board, m) or "-" for m in TARGETS]
+        lines.append(f"| {board.system} | " + " | ".join(cells) + " |")
     for board in boards:
         lines += [
             "",
@@ -396,6 +478,12 @@ def render_terminal(
         out.append(metric.ljust(22) + "".join(_fmt(m[metric]).rjust(width) for m in all_metrics))
     for pair, values in ratios.items():
         out.append(f"{pair}: " + ", ".join(f"{k} {_ratio(v)}" for k, v in values.items()))
+    for board in held_out(boards):
+        if board.system.startswith("citerag"):
+            figures = ((m, against_target(board, m)) for m in TARGETS)
+            out.append(
+                f"targets, {board.system}: " + "; ".join(f"{m} {f}" for m, f in figures if f)
+            )
     return "\n".join(out + notes)
 
 

@@ -1,0 +1,69 @@
+"""The scoreboard's figures against the issue's targets: counts, intervals and what they say."""
+
+from __future__ import annotations
+
+import pytest
+
+from evals.harness import (
+    ItemScore,
+    Scoreboard,
+    against_target,
+    interval,
+    render_markdown,
+    render_terminal,
+)
+
+
+def _item(n: int, *, answerable: bool, refused: bool, facts: bool = True) -> ItemScore:
+    facts_ok = (facts and not refused) if answerable else None
+    answer = "" if refused else "A."
+    return ItemScore(f"q{n}", "paragraph", "Q?", answer, refused, facts_ok, None, None, None, 0.0)
+
+
+def _board(system: str, refused_unanswerable: int, refused_answerable: int) -> Scoreboard:
+    unanswerable = [_item(i, answerable=False, refused=i < refused_unanswerable) for i in range(16)]
+    answerable = [
+        _item(100 + i, answerable=True, refused=i < refused_answerable) for i in range(68)
+    ]
+    return Scoreboard(system, unanswerable + answerable)
+
+
+def test_counts_are_the_questions_behind_each_share() -> None:
+    board = _board("citerag [test]", 15, 4)
+    assert board.counts("refusal_accuracy") == (15, 16)
+    assert board.counts("false_refusal_rate") == (4, 68)
+    assert board.counts("fact_recall") == (64, 68)
+    assert board.metrics()["false_refusal_rate"] == round(4 / 68, 4)
+    assert Scoreboard("empty", []).counts("fact_recall") is None
+
+
+def test_an_interval_holds_the_share_and_narrows_with_more_questions() -> None:
+    small, large = interval(15, 16), interval(150, 160)
+    assert small[0] < 15 / 16 < small[1] and large[0] < 15 / 16 < large[1]
+    assert large[1] - large[0] < small[1] - small[0]
+    with pytest.raises(ValueError):
+        interval(1, 0)
+
+
+def test_a_target_is_met_or_missed_only_when_the_interval_says_so() -> None:
+    def verdict(refused_unanswerable: int, refused_answerable: int, metric: str) -> str:
+        said = against_target(_board("b", refused_unanswerable, refused_answerable), metric)
+        assert said is not None
+        return said
+
+    assert verdict(15, 4, "refusal_accuracy").endswith("undecided")
+    assert verdict(16, 0, "false_refusal_rate").endswith("met")
+    assert verdict(8, 0, "refusal_accuracy").endswith("missed")
+    assert verdict(16, 20, "false_refusal_rate").endswith("missed")
+    assert "15 of 16" in verdict(15, 4, "refusal_accuracy")
+
+
+def test_the_reports_give_the_held_out_boards_against_the_targets() -> None:
+    boards = [_board("citerag [dev]", 10, 2), _board("citerag [test]", 15, 4)]
+    markdown = render_markdown(boards, {}, [])
+    section = markdown.split("## Against the targets")[1].split("\n## ")[0]
+    assert "| citerag [test] | 0.941 = 64 of 68" in section and "[dev]" not in section
+    assert "0.938 = 15 of 16 (0.736-0.997): undecided" in section
+    terminal = render_terminal(boards, {}, [])
+    assert "targets, citerag [test]: fact_recall 0.941 = 64 of 68" in terminal
+    assert "targets, citerag [dev]" not in terminal
