@@ -24,6 +24,18 @@ precision 0.865 -> 0.891 and facts 0.832 -> 0.850, with four 0.904 and 0.856, an
 reading in the check 0.901 and 0.865. Eight readings cost about five seconds an answer on two
 cores, so the check is opt-in (``RAG_READER=local``).
 
+Tried and not kept (dev, held out, 2026-12-04; the readings are not kept): each prompt's reading
+of the question against the empty sentence "N/A" as an input (contextual calibration: AUC 0.948
+-> 0.949, nothing at the refusal threshold); a learned reranker of the four read candidates in
+place of ``promote``/``leave_out`` (facts 0.865 -> 0.865, precision 0.901 -> 0.898); headlines
+read with their outlet and date, as the answer shows them (log loss 0.233 -> 0.228, but facts
+0.865 -> 0.859, precision 0.901 -> 0.899); and ``STATES`` asked again after six worked examples
+of near misses, its mean over the four read as the check's last input (log loss 0.233 -> 0.218,
+refusals 0.778 -> 0.817, facts 0.865 -> 0.856, four readings more an answer). That last was
+read on the held-out sets too, and was no better there on any figure (test false refusals 4 -> 5
+of 68, facts 62 -> 61 of 68; second corpus refusals 19 -> 18 of 25, false refusals 7 -> 8 of
+117; the rest equal): the dev gain was within its noise (about five of 120 unanswerable).
+
     >>> check = ReaderCheck.load()
     >>> 0.0 < check.threshold < 1.0
     True
