@@ -194,9 +194,12 @@ class Scoreboard:
     def _answerable(self, kind: str | None = None) -> list[ItemScore]:
         return [s for s in self.items if s.facts_ok is not None and kind in (None, s.kind)]
 
+    def _unanswerable(self, kind: str | None = None) -> list[ItemScore]:
+        return [s for s in self.items if s.facts_ok is None and kind in (None, s.kind)]
+
     def metrics(self, kind: str | None = None) -> dict[str, float | None]:
         ans = self._answerable(kind)
-        unans = [s for s in self.items if s.facts_ok is None and kind in (None, s.kind)]
+        unans = self._unanswerable(kind)
         ranks = [s.gold_rank for s in ans]
         precisions = [s.citation_precision for s in ans if s.citation_precision is not None]
         seconds = sorted(s.seconds for s in self.items if kind in (None, s.kind))
@@ -205,32 +208,38 @@ class Scoreboard:
         def share(values: list[bool]) -> float | None:
             return round(sum(values) / len(values), 4) if values else None
 
+        def rate(metric: str) -> float | None:
+            counted = self.counts(metric, kind)
+            return round(counted[0] / counted[1], 4) if counted else None
+
         return {
             "n": len(ans) + len(unans),
             "hit@1": share([r == 1 for r in ranks]),
             "hit@5": share([r is not None and r <= 5 for r in ranks]),
             "mrr": round(sum(1 / r for r in ranks if r) / len(ranks), 4) if ranks else None,
-            "fact_recall": share([bool(s.facts_ok) for s in ans]),
+            "fact_recall": rate("fact_recall"),
             "citation_precision": round(statistics.fmean(precisions), 4) if precisions else None,
             "citation_recall": share([bool(s.citation_recall) for s in ans if not s.refused]),
-            "refusal_accuracy": share([s.refused for s in unans]),
-            "false_refusal_rate": share([s.refused for s in ans]),
+            "refusal_accuracy": rate("refusal_accuracy"),
+            "false_refusal_rate": rate("false_refusal_rate"),
             "median_answer_words": statistics.median(words) if words else None,
             "latency_median_ms": round(statistics.median(seconds) * 1000, 1) if seconds else None,
             "latency_p95_ms": round(_p95(seconds) * 1000, 1) if seconds else None,
             "verifier_drop_share": _drop_share(self.items, kind),
         }
 
-    def counts(self, metric: str) -> tuple[int, int] | None:
+    def counts(self, metric: str, kind: str | None = None) -> tuple[int, int] | None:
         """How many of how many questions a share among ``TARGETS`` counts (None when it has no
-        questions): the figure behind a rate such as "0.938", which is 15 of 16."""
-        ans = self._answerable()
-        unans = [s for s in self.items if s.facts_ok is None]
-        values = {
-            "fact_recall": [bool(s.facts_ok) for s in ans],
-            "refusal_accuracy": [s.refused for s in unans],
-            "false_refusal_rate": [s.refused for s in ans],
-        }[metric]
+        questions): the figure behind a rate such as "0.938", which is 15 of 16, and the one
+        definition of those shares that ``metrics`` reports."""
+        if metric == "refusal_accuracy":
+            values = [s.refused for s in self._unanswerable(kind)]
+        elif metric == "false_refusal_rate":
+            values = [s.refused for s in self._answerable(kind)]
+        elif metric == "fact_recall":
+            values = [bool(s.facts_ok) for s in self._answerable(kind)]
+        else:
+            raise KeyError(f"{metric} is not a count of questions; counted: {', '.join(TARGETS)}")
         return (sum(values), len(values)) if values else None
 
     def misses(self) -> list[dict[str, Any]]:
