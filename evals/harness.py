@@ -143,10 +143,12 @@ class ItemScore:
     seconds: float
     generated: int = 0
     dropped: int = 0
+    #: Whether the answer's first citation is to a supporting unit: what a reader reads first.
+    lead_supported: bool | None = None
 
 
 def score_item(item: GoldItem, response: Response) -> ItemScore:
-    facts_ok = precision = recall = rank = None
+    facts_ok = precision = recall = rank = lead = None
     if item.answerable:
         facts_ok = not response.refused and all(states(response.answer, g) for g in item.facts)
         precise = [
@@ -154,6 +156,7 @@ def score_item(item: GoldItem, response: Response) -> ItemScore:
             for c in response.citations
         ]
         precision = (sum(precise) / len(precise)) if precise else None
+        lead = precise[0] if precise and not response.refused else None
         recall = any(is_gold(c.unit_text, item) for c in response.citations)
         rank = next((i + 1 for i, t in enumerate(response.ranked_units) if is_gold(t, item)), None)
     return ItemScore(
@@ -169,6 +172,7 @@ def score_item(item: GoldItem, response: Response) -> ItemScore:
         response.seconds,
         response.generated,
         response.dropped,
+        lead,
     )
 
 
@@ -204,6 +208,7 @@ class Scoreboard:
         precisions = [s.citation_precision for s in ans if s.citation_precision is not None]
         seconds = sorted(s.seconds for s in self.items if kind in (None, s.kind))
         words = [answer_words(s.answer) for s in ans if not s.refused]
+        led = [s for s in ans if s.lead_supported is not None]
 
         def share(values: list[bool]) -> float | None:
             return round(sum(values) / len(values), 4) if values else None
@@ -220,6 +225,7 @@ class Scoreboard:
             "fact_recall": rate("fact_recall"),
             "citation_precision": round(statistics.fmean(precisions), 4) if precisions else None,
             "citation_recall": share([bool(s.citation_recall) for s in ans if not s.refused]),
+            "lead_precision": share([bool(s.lead_supported) for s in led]),
             "refusal_accuracy": rate("refusal_accuracy"),
             "false_refusal_rate": rate("false_refusal_rate"),
             "median_answer_words": statistics.median(words) if words else None,
@@ -403,6 +409,7 @@ METRIC_ORDER = (
     "fact_recall",
     "citation_precision",
     "citation_recall",
+    "lead_precision",
     "refusal_accuracy",
     "false_refusal_rate",
     "median_answer_words",
@@ -455,9 +462,9 @@ def render_markdown(
             "",
             f"## {board.system}: by kind",
             "",
-            "| kind | n | hit@5 | fact recall | cit. precision | cit. recall | refusal acc. "
-            "| false refusals |",
-            "|---|---|---|---|---|---|---|---|",
+            "| kind | n | hit@5 | fact recall | cit. precision | cit. recall | lead precision "
+            "| refusal acc. | false refusals |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for kind in KINDS:
             m = board.metrics(kind)
@@ -465,7 +472,8 @@ def render_markdown(
                 lines.append(
                     f"| {kind} | {m['n']} | {_fmt(m['hit@5'])} | {_fmt(m['fact_recall'])} | "
                     f"{_fmt(m['citation_precision'])} | {_fmt(m['citation_recall'])} | "
-                    f"{_fmt(m['refusal_accuracy'])} | {_fmt(m['false_refusal_rate'])} |"
+                    f"{_fmt(m['lead_precision'])} | {_fmt(m['refusal_accuracy'])} | "
+                    f"{_fmt(m['false_refusal_rate'])} |"
                 )
         misses = board.misses()
         lines += ["", f"### {board.system}: misses ({len(misses)})", ""]

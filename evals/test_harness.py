@@ -5,12 +5,16 @@ from __future__ import annotations
 import pytest
 
 from evals.harness import (
+    Cited,
+    GoldItem,
     ItemScore,
+    Response,
     Scoreboard,
     against_target,
     interval,
     render_markdown,
     render_terminal,
+    score_item,
 )
 
 
@@ -35,6 +39,28 @@ def test_counts_are_the_questions_behind_each_share() -> None:
     assert board.counts("fact_recall") == (64, 68)
     assert board.metrics()["false_refusal_rate"] == round(4 / 68, 4)
     assert Scoreboard("empty", []).counts("fact_recall") is None
+
+
+def test_lead_precision_asks_whether_the_first_citation_supports() -> None:
+    """The same two citations in either order: the same citation precision, and the lead is
+    supported only when the supporting unit is cited first; refusals and unanswerable items
+    have no lead."""
+    item = GoldItem(
+        "q1", "why", "Why do analysts doubt a split?", [["too many interests"]], ["Too many"]
+    )
+    reason = Cited("Too many interests hold them together.", "Too many interests hold them.")
+    premise = Cited("We are willing to explore that.", "We are willing to explore that.")
+
+    def scored(*cited: Cited, refused: bool = False) -> ItemScore:
+        text = " ".join(c.text for c in cited)
+        return score_item(item, Response(text, refused, list(cited), [], 0.0))
+
+    first, second = scored(reason, premise), scored(premise, reason)
+    assert first.citation_precision == second.citation_precision == 0.5
+    assert (first.lead_supported, second.lead_supported) == (True, False)
+    assert scored(refused=True).lead_supported is None
+    board = Scoreboard("b", [first, second, scored(refused=True)])
+    assert board.metrics()["lead_precision"] == 0.5
 
 
 def test_an_interval_holds_the_share_and_narrows_with_more_questions() -> None:
