@@ -340,8 +340,9 @@ class ExtractiveAnswerer:
         lead ("'If there's a wedge ..., we're willing to explore that,' said a senior
         administration official" for "Why do analysts doubt a Russia-Iran split?"). Held-out dev
         answers to why/how questions (2026-12-04, 57 quoted alone, 55 with the reader) whose
-        first sentence cites a supporting unit: 0.719 -> 0.737 and 0.727 -> 0.782; the four
-        questions whose lead changed all gained, none lost; nothing else moves."""
+        first sentence cites a supporting unit: 0.719 -> 0.737 and 0.727 -> 0.782; every lead
+        that changed (one question quoted alone, three with the reader) gained; nothing else
+        moved."""
         unsaid, credit = self._credit(question, ranked)
         if credit is not None:
             return self._render([(credit, credit.start, credit.end)], answerable)

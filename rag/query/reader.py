@@ -35,6 +35,12 @@ refusals 0.778 -> 0.817, facts 0.865 -> 0.856, four readings more an answer). Th
 read on the held-out sets too, and was no better there on any figure (test false refusals 4 -> 5
 of 68, facts 62 -> 61 of 68; second corpus refusals 19 -> 18 of 25, false refusals 7 -> 8 of
 117; the rest equal): the dev gain was within its noise (about five of 120 unanswerable).
+Also not kept (dev, 2026-12-04, README "What a reader reads first"): the ``PHRASE`` reply
+generated (16 tokens at most) rather than scored, its confidence, whether it is copied from the
+sentence and whether it repeats the question as inputs of the check (log loss 0.233 -> 0.227 at
+best, refusals within two questions); quoting every read candidate the readings accept; and
+trees choosing which candidates are read (a gold sentence among the four already for 0.95 of
+answerable dev questions).
 
     >>> check = ReaderCheck.load()
     >>> 0.0 < check.threshold < 1.0
