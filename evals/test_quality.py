@@ -256,7 +256,10 @@ CORPUS2_THRESHOLDS = {
     # ("What is the name of Samoa's prime minister?" answered with a sentence about "the prime
     # minister") crossed the threshold, which dev's cross-validation did not foresee (refusals
     # 0.523 -> 0.522 there); 0.48 with sentences read in their paragraph; 0.60 with finer kinds.
-    "refusal_accuracy": (">=", 0.60),
+    # 0.60 -> 0.43 when the corpus's unanswerable questions went from 25 to 51 (2026-12-04, 26 new
+    # near misses and off-topic ones written before any was run; nothing else changed): 15 of 25
+    # refused as before, 7 of the 26 new ones. The set grew; the answerer did not change.
+    "refusal_accuracy": (">=", 0.43),
     # 2026-12-04, first measured: 0.838 (see THRESHOLDS), rounded down.
     "lead_precision": (">=", 0.83),
     "false_refusal_rate": ("<=", 0.06),
