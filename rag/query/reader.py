@@ -38,9 +38,11 @@ of 68, facts 62 -> 61 of 68; second corpus refusals 19 -> 18 of 25, false refusa
 Also not kept (dev, 2026-12-04, README "What a reader reads first"): the ``PHRASE`` reply
 generated (16 tokens at most) rather than scored, its confidence, whether it is copied from the
 sentence and whether it repeats the question as inputs of the check (log loss 0.233 -> 0.227 at
-best, refusals within two questions); quoting every read candidate the readings accept; and
-trees choosing which candidates are read (a gold sentence among the four already for 0.95 of
-answerable dev questions).
+best, refusals within two questions); a third yes/no prompt, whether the sentence gives the
+asked fact "about exactly what the question names" (the check's log loss 0.233 -> 0.234,
+refusals 0.778 -> 0.783); quoting every read candidate the readings accept; and trees choosing
+which candidates are read (a gold sentence among the four already for 0.95 of answerable dev
+questions).
 
     >>> check = ReaderCheck.load()
     >>> 0.0 < check.threshold < 1.0
