@@ -352,12 +352,20 @@ class IndexStore:
         self._client, self._vectors, self._files = client, vectors, files
 
     def failure(self, exc: Exception) -> str:
-        """What went wrong with the index and what to do about it."""
+        """What went wrong with the index and what to do about it. SQLite's "database is locked"
+        is another process writing, not a folder that cannot be written (seen once in a test
+        opening three clients on one folder under full load), so it gets its own advice."""
         if self.chroma_host:
             return (
                 f"cannot reach Chroma at {self.chroma_host}:{self.chroma_port} "
                 f"({type(exc).__name__}: {exc}); is `chroma run` up? (RAG_CHROMA_HOST, "
                 "RAG_CHROMA_PORT)"
+            )
+        if "database is locked" in str(exc):
+            return (
+                f"the index in {self.data_dir / 'chroma'} is busy: another process holds its "
+                f"database ({type(exc).__name__}: {exc}), most often a `rag ingest` writing it; "
+                "try again when it has finished (nothing was changed)"
             )
         return (
             f"cannot use the index in {self.data_dir / 'chroma'} ({type(exc).__name__}: "

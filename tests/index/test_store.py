@@ -397,3 +397,18 @@ def test_a_row_whose_packed_metadata_is_damaged_says_to_rebuild(
           metadatas=[{"doc_id": "d1", "source": "a.txt", "passage": packed}])  # fmt: skip
     with pytest.raises(StoreError, match="rag ingest --rebuild"):
         IndexStore("citerag_bad", data_dir=tmp_path).all_passages()
+
+
+def test_a_locked_index_says_it_is_busy_not_unwritable(tmp_path: Path) -> None:
+    """SQLite's lock is another process at work (an ingest): the advice is to wait, not to check
+    permissions or rebuild, which would mislead."""
+    import sqlite3
+
+    from rag.index.store import IndexStore
+
+    store = IndexStore("citerag_x", data_dir=tmp_path)
+    busy = store.failure(sqlite3.OperationalError("database is locked"))
+    assert "busy" in busy and "rag ingest" in busy and "writable" not in busy
+    assert str(tmp_path / "chroma") in busy
+    other = store.failure(PermissionError("read-only file system"))
+    assert "writable" in other and "busy" not in other
