@@ -236,6 +236,12 @@ CORPUS2_THRESHOLDS = {
     # Sentences read in their paragraph (see THRESHOLDS): facts 0.812 -> 0.846, false refusals
     # 7 -> 5 of 117, refusals 11 -> 12 of 25, but precision 0.822 -> 0.808 and citation recall
     # 0.900 -> 0.893; the precision line lowered, the facts and false-refusal lines raised.
+    # 2026-12-04, a line that states nothing (subheading, caption, author box line) is not quoted
+    # for a question about content, a subheading's rank going to the paragraph it heads
+    # (answer.py, chosen on dev): facts 0.846 as before, precision 0.826 -> 0.829, lead precision
+    # 0.838 -> 0.847; the test part did not move. Leaving such lines out without the hand-over
+    # read 0.863 / 0.836 / 0.856 here, measured first; it was dropped for what it did to a
+    # section's answer (README, "Lines that state nothing"), before the variant kept was scored.
     "fact_recall": (">=", 0.84),
     # 0.82 with lead-or-list headlines (see THRESHOLDS): precision 0.819 -> 0.822, facts equal.
     # Finer kinds of answer (session 7, see THRESHOLDS): precision 0.808 -> 0.826, refusals 12 ->
@@ -260,8 +266,9 @@ CORPUS2_THRESHOLDS = {
     # near misses and off-topic ones written before any was run; nothing else changed): 15 of 25
     # refused as before, 7 of the 26 new ones. The set grew; the answerer did not change.
     "refusal_accuracy": (">=", 0.43),
-    # 2026-12-04, first measured: 0.838 (see THRESHOLDS), rounded down.
-    "lead_precision": (">=", 0.83),
+    # 2026-12-04, first measured: 0.838 (see THRESHOLDS), rounded down; 0.847 with headings
+    # handing their rank to their section (see "fact_recall").
+    "lead_precision": (">=", 0.84),
     "false_refusal_rate": ("<=", 0.06),
     "hit@5": (">=", 0.90),
     "hit@1": (">=", 0.75),

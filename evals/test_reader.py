@@ -82,9 +82,12 @@ THRESHOLDS: dict[str, dict[str, tuple[str, float]]] = {
         "median_answer_words": ("<=", 60),
     },
     "corpus2": {
+        # 2026-12-04, headings hand their rank to their section (see evals/test_quality.py):
+        # facts 0.880 as before, precision 0.910 -> 0.912, lead precision 0.918 -> 0.927; the
+        # test part did not move. The precision and lead lines raised.
         "fact_recall": (">=", 0.87),
-        "citation_precision": (">=", 0.90),
-        "lead_precision": (">=", 0.91),
+        "citation_precision": (">=", 0.91),
+        "lead_precision": (">=", 0.92),
         # 0.72 -> 0.58 with 26 more unanswerable questions (51; see evals/test_quality.py):
         # 19 of 25 refused as before, 11 of the 26 new ones: 0.588.
         "refusal_accuracy": (">=", 0.58),

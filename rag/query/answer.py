@@ -48,11 +48,13 @@ from rag.text import (
     BYLINE,
     CREDIT,
     asks_about_authorship,
+    asks_about_document,
     asks_about_piece,
     asks_where_it_ran,
     asks_who,
     credits_document,
     introduces,
+    is_heading,
     item_start,
     keywords,
     split_sentences,
@@ -138,6 +140,7 @@ TOPIC_SHARE = 0.5
 _COVERAGE_NEAR = FEATURES.index("coverage_near")
 _COVERAGE_SENTENCE = FEATURES.index("coverage_sentence")
 _ATTRIBUTED = FEATURES.index("attributed")
+_FRAGMENT = FEATURES.index("fragment")
 _UNMATCHED = FEATURES.index("unmatched")
 
 
@@ -342,7 +345,19 @@ class ExtractiveAnswerer:
         answers to why/how questions (2026-12-04, 57 quoted alone, 55 with the reader) whose
         first sentence cites a supporting unit: 0.719 -> 0.737 and 0.727 -> 0.782; every lead
         that changed (one question quoted alone, three with the reader) gained; nothing else
-        moved."""
+        moved.
+
+        A subheading, caption, dateline or author box line (a line with no closing punctuation
+        that is not a list item) is not quoted unless the question is about a document: it
+        states nothing, and when it ranked first it led the answer (a dev question, "Which
+        university were most of the researchers from?", got another article's author box line,
+        "Roger J. Kreuz, University of Memphis"). A subheading still points to its section: the
+        paragraph it heads takes its rank (``_headed``). Held-out dev (2026-12-04): 14 of the
+        1,362 three best candidates have no closing punctuation; quoting alone one answer more is
+        right and led by a supporting unit (facts 0.8293 -> 0.8323, precision 0.8546 -> 0.8577),
+        none is worse, and with the reader no answer changes. Leaving every such line out scored
+        the same on dev, but answered "What do critics say about the plan?" with the plan's
+        parts instead of the section headed "Critics" (``tests/query/test_answer.py``)."""
         unsaid, credit = self._credit(question, ranked)
         if credit is not None:
             return self._render([(credit, credit.start, credit.end)], answerable)
@@ -352,6 +367,8 @@ class ExtractiveAnswerer:
             return Composed(unsaid, True, [], answerable)
         if not ranked or answerable < threshold:
             return Composed(REFUSAL, True, [], answerable)
+        if not asks_about_document(question):
+            ranked = _headed(ranked)
         best = ranked[0]
         listing = is_list_question(question)
         wide = listing or is_explanatory(question)
@@ -529,7 +546,9 @@ def _with_sequel(span: tuple[Candidate, int, int]) -> Iterator[tuple[Candidate, 
     of side channels:" or a subheading answers nothing by itself. Other sentences that announce
     are left out of an answer rather than completed (on dev, completing them cited paragraphs no
     question asked for: held-out citation precision 0.8401 -> 0.8389). With subheadings too,
-    the held-out dev objective went 1.6784 -> 1.6790 (facts 0.8383 -> 0.8389)."""
+    the held-out dev objective went 1.6784 -> 1.6790 (facts 0.8383 -> 0.8389); since a heading
+    hands its rank to the paragraph it heads (``_headed``), a subheading leads only in answers
+    to questions about a document, or where nothing but headings was found."""
     yield span
     cand, _, end = span
     if cand.unit.text[end:].strip() or not _announces(cand):
@@ -543,6 +562,36 @@ def _with_sequel(span: tuple[Candidate, int, int]) -> Iterator[tuple[Candidate, 
 def _open_quote(text: str) -> bool:
     straight = text.count('"')
     return straight % 2 == 1 or text.count("\u201c") > text.count("\u201d")
+
+
+def _heading(cand: Candidate) -> bool:
+    """A line that states nothing (``features``' ``fragment``) and is not an item of a list."""
+    return bool(cand.features[_FRAGMENT]) and not item_start(cand.unit.text)
+
+
+def _headed(ranked: list[Candidate]) -> list[Candidate]:
+    """``ranked`` with each heading replaced by the paragraph it heads, at the heading's rank,
+    when that paragraph states something (not another heading, nor a list item); other headings
+    left out. A subheading that matches the question points to its section ("Critics" for "What
+    do critics say about the plan?"), but quoted, it says nothing itself."""
+    out: list[Candidate] = []
+    for cand in ranked:
+        if not _heading(cand):
+            out.append(cand)
+            continue
+        section = cand.evidence.following[:1]
+        if not section or item_start(section[0].text) or is_heading(section[0].text):
+            continue
+        unit = section[0]
+        inside = [c for c in ranked if c.unit.unit_id == unit.unit_id]
+        if inside:
+            out.append(replace(inside[0], score=cand.score))
+            continue
+        features = list(cand.features)
+        features[_FRAGMENT] = 0.0
+        sentence = Sentence(unit, cand.evidence, 0, len(unit.text), unit.text, 0, 1)
+        out.append(Candidate(sentence, cand.score, tuple(features)))
+    return out or ranked
 
 
 def _same(a: Candidate, b: Candidate) -> bool:

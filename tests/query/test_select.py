@@ -17,11 +17,13 @@ def _candidate(
     index: int = 0,
     source: str = "a.txt",
     attributed: bool = False,
+    fragment: bool = False,
 ) -> Candidate:
     unit = Unit(uid, "d-" + source, source, "T", "paragraph", 1, 1, text)
     sentence = Sentence(unit, Evidence(unit, 0.5, 0.5, 0.5, 1), 0, len(text), text, index, 1)
     features = [0.0] * len(FEATURES)
     features[FEATURES.index("attributed")] = float(attributed)
+    features[FEATURES.index("fragment")] = float(fragment)
     return Candidate(sentence, score, tuple(features))
 
 
@@ -126,17 +128,34 @@ def test_a_sentence_that_only_announces_is_left_out_unless_it_leads() -> None:
     assert [c.unit_id for c in composed.citations] == ["u1"]
 
 
-def test_a_subheading_that_leads_brings_the_paragraph_it_heads() -> None:
+def _subheading() -> Candidate:
     head = Unit("u1", "d-a.md", "a.md", "T", "paragraph", 1, 1, "Beyond the initial scope")
     body = Unit("u2", "d-a.md", "a.md", "T", "paragraph", 2, 2, "It leaves out outside agents.")
     evidence = Evidence(head, 0.5, 0.5, 0.5, 1, following=(body,))
     sentence = Sentence(head, evidence, 0, len(head.text), head.text, 0, 1)
-    ranked = [
-        Candidate(sentence, 0.9, (0.0,) * len(FEATURES)),
-        _candidate("u3", "Another subheading here", 0.8),
-    ]
+    features = [0.0] * len(FEATURES)
+    features[FEATURES.index("fragment")] = 1.0
+    return Candidate(sentence, 0.9, tuple(features))
+
+
+def test_a_subheading_hands_its_rank_to_the_paragraph_it_heads() -> None:
+    """A line that states nothing is not quoted for a question about the content; a subheading
+    points to its section, so the paragraph it heads is quoted at its rank, cited as itself."""
+    ranked = [_subheading(), _candidate("u3", "The paper leaves out agents from outside.", 0.5)]
     composed = _answerer().select("What does it leave out?", ranked, 0.8, 0.5, 0.6, 0.4)
-    assert composed.text == "Beyond the initial scope [1] It leaves out outside agents. [2]"
+    assert composed.text == "It leaves out outside agents. [1]"
+    assert [c.unit_id for c in composed.citations] == ["u2"]
+
+
+def test_a_line_that_heads_nothing_is_left_out() -> None:
+    """An author box line or a caption (no paragraph of its own after it, or only another such
+    line) is not quoted; the best statement answers."""
+    box = _candidate("u1", "Roger J. Kreuz, University of Memphis", 0.9, fragment=True)
+    ranked = [box, _candidate("u3", "Most of the researchers were from Penn State.", 0.5)]
+    composed = _answerer().select(
+        "Which university were the researchers from?", ranked, 0.8, 0.5, 0.6, 0.4
+    )
+    assert [c.unit_id for c in composed.citations] == ["u3"]
 
 
 def _headline(uid: str, text: str, score: float) -> Candidate:
