@@ -25,6 +25,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, get_args
 from rag.errors import QuestionError, StoreError
 from rag.index.chunking import Passage, Unit, UnitKind, parse_date
 from rag.index.keyword import KEYWORDS_VERSION, passage_keywords, unit_keywords
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -345,11 +348,27 @@ class IndexStore:
             )
             hnsw = (vectors.configuration_json or {}).get("hnsw") or {}
             if hnsw.get("ef_search", 0) < self.search_ef:
-                vectors.modify(configuration={"hnsw": {"ef_search": self.search_ef}})
+                self._raise_search_ef(vectors, hnsw.get("ef_search"))
             files = client.get_or_create_collection(f"{self.name}_files", embedding_function=None)
         except Exception as exc:  # noqa: BLE001 - chromadb raises many unrelated types
             raise StoreError(self.failure(exc)) from exc
         self._client, self._vectors, self._files = client, vectors, files
+
+    def _raise_search_ef(self, vectors: Any, current: int | None) -> None:
+        """Upgrade an old collection to ``search_ef``: the one write a process that only reads
+        makes on open. When another process holds the database (an ingest writing it), this
+        process searches with the collection's own setting for now and the next open raises it:
+        a question must not fail because an ingest is running."""
+        try:
+            vectors.modify(configuration={"hnsw": {"ef_search": self.search_ef}})
+        except Exception as exc:  # noqa: BLE001 - chromadb raises many unrelated types
+            if "database is locked" not in str(exc):
+                raise
+            log.warning(
+                "the index in %s is busy (another process is writing it); searching with "
+                "ef_search %s instead of %s until it is opened again",
+                self.data_dir / "chroma", current, self.search_ef,
+            )  # fmt: skip
 
     def failure(self, exc: Exception) -> str:
         """What went wrong with the index and what to do about it. SQLite's "database is locked"

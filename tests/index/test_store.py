@@ -412,3 +412,61 @@ def test_a_locked_index_says_it_is_busy_not_unwritable(tmp_path: Path) -> None:
     assert str(tmp_path / "chroma") in busy
     other = store.failure(PermissionError("read-only file system"))
     assert "writable" in other and "busy" not in other
+
+
+def test_an_old_collection_opens_while_another_process_holds_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Raising ``search_ef`` is the one write a reader makes on open; when SQLite is locked (an
+    ingest writing), the question goes on with the collection's own setting, says so in the
+    log, and the next open raises it."""
+    import sqlite3
+
+    import chromadb
+    from chromadb.api.models.Collection import Collection
+
+    from rag.index.store import IndexStore
+
+    settings = chromadb.Settings(anonymized_telemetry=False)
+    client = chromadb.PersistentClient(path=str(tmp_path / "chroma"), settings=settings)
+    client.get_or_create_collection(
+        "citerag_old", metadata={"hnsw:space": "cosine"}, embedding_function=None
+    )
+
+    def locked(self: Collection, **_: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Collection, "modify", locked)
+        store = IndexStore("citerag_old", data_dir=tmp_path, search_ef=320)
+        store.warm_up()
+    assert store.files() == {}
+    assert "busy" in caplog.text and "ef_search" in caplog.text
+    hnsw = client.get_collection("citerag_old").configuration_json["hnsw"]
+    assert hnsw["ef_search"] < 320
+    IndexStore("citerag_old", data_dir=tmp_path, search_ef=320).warm_up()
+    assert client.get_collection("citerag_old").configuration_json["hnsw"]["ef_search"] == 320
+
+
+def test_other_failures_to_raise_search_ef_are_not_swallowed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import chromadb
+    from chromadb.api.models.Collection import Collection
+
+    from rag.errors import StoreError
+    from rag.index.store import IndexStore
+
+    settings = chromadb.Settings(anonymized_telemetry=False)
+    chromadb.PersistentClient(
+        path=str(tmp_path / "chroma"), settings=settings
+    ).get_or_create_collection(
+        "citerag_old", metadata={"hnsw:space": "cosine"}, embedding_function=None
+    )
+
+    def broken(self: Collection, **_: object) -> None:
+        raise ValueError("disk I/O error")
+
+    monkeypatch.setattr(Collection, "modify", broken)
+    with pytest.raises(StoreError, match="disk I/O error"):
+        IndexStore("citerag_old", data_dir=tmp_path, search_ef=320).warm_up()
