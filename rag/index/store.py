@@ -39,6 +39,11 @@ from rag.index.keyword import KEYWORDS_VERSION, passage_keywords, unit_keywords
 log = logging.getLogger(__name__)
 
 
+def _locked(exc: Exception) -> bool:
+    """SQLite's lock: another process (an ingest) is writing the embedded index."""
+    return "database is locked" in str(exc)
+
+
 @dataclass(frozen=True)
 class FileRecord:
     doc_id: str
@@ -362,7 +367,7 @@ class IndexStore:
         try:
             vectors.modify(configuration={"hnsw": {"ef_search": self.search_ef}})
         except Exception as exc:  # noqa: BLE001 - chromadb raises many unrelated types
-            if "database is locked" not in str(exc):
+            if not _locked(exc):
                 raise
             log.warning(
                 "the index in %s is busy (another process is writing it); searching with "
@@ -380,7 +385,7 @@ class IndexStore:
                 f"({type(exc).__name__}: {exc}); is `chroma run` up? (RAG_CHROMA_HOST, "
                 "RAG_CHROMA_PORT)"
             )
-        if "database is locked" in str(exc):
+        if _locked(exc):
             return (
                 f"the index in {self.data_dir / 'chroma'} is busy: another process holds its "
                 f"database ({type(exc).__name__}: {exc}), most often a `rag ingest` writing it; "

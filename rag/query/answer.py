@@ -554,9 +554,16 @@ def _with_sequel(span: tuple[Candidate, int, int]) -> Iterator[tuple[Candidate, 
     if cand.unit.text[end:].strip() or not _announces(cand):
         return
     for unit in cand.evidence.following:
-        begin = item_start(unit.text)
-        sentence = Sentence(unit, cand.evidence, begin, len(unit.text), unit.text[begin:], 0, 1)
-        yield Candidate(sentence, cand.score, cand.features), begin, len(unit.text)
+        whole = _introduced(cand, unit)
+        yield whole, whole.start, whole.end
+
+
+def _introduced(cand: Candidate, unit: Unit) -> Candidate:
+    """``unit``, which ``cand`` introduces, as a candidate of its own: quoted whole (after its
+    list marker) and cited as itself, with ``cand``'s evidence and score."""
+    begin = item_start(unit.text)
+    sentence = Sentence(unit, cand.evidence, begin, len(unit.text), unit.text[begin:], 0, 1)
+    return Candidate(sentence, cand.score, cand.features)
 
 
 def _open_quote(text: str) -> bool:
@@ -582,15 +589,9 @@ def _headed(ranked: list[Candidate]) -> list[Candidate]:
         section = cand.evidence.following[:1]
         if not section or item_start(section[0].text) or is_heading(section[0].text):
             continue
-        unit = section[0]
-        inside = [c for c in ranked if c.unit.unit_id == unit.unit_id]
-        if inside:
-            out.append(replace(inside[0], score=cand.score))
-            continue
-        features = list(cand.features)
-        features[_FRAGMENT] = 0.0
-        sentence = Sentence(unit, cand.evidence, 0, len(unit.text), unit.text, 0, 1)
-        out.append(Candidate(sentence, cand.score, tuple(features)))
+        inside = next((c for c in ranked if c.unit.unit_id == section[0].unit_id), None)
+        out.append(_introduced(cand, section[0]) if inside is None
+                   else replace(inside, score=cand.score))  # fmt: skip
     return out or ranked
 
 

@@ -284,28 +284,35 @@ def test_titles_filter_too(fake_chain: RagChain) -> None:
     assert {u.title for u in units.values()} == {title}
 
 
+def _chroma(data_dir: Path) -> Any:
+    """Chroma's own client on ``data_dir``'s embedded index, beside the store under test."""
+    import chromadb
+
+    return chromadb.PersistentClient(
+        path=str(data_dir / "chroma"), settings=chromadb.Settings(anonymized_telemetry=False)
+    )
+
+
+def _old_collection(data_dir: Path, name: str) -> Any:
+    """A collection made the way an older citerag made it: cosine space, Chroma's default
+    ``ef_search``, no embedder."""
+    return _chroma(data_dir).get_or_create_collection(
+        name, metadata={"hnsw:space": "cosine"}, embedding_function=None
+    )
+
+
 def test_the_dense_search_explores_search_ef_neighbours_old_collections_included(
     tmp_path: Path,
 ) -> None:
     """A collection made before ``search_ef`` existed (Chroma's default, 100) is raised to it on
     open, so an upgraded install searches as exactly as a new one."""
-    import chromadb
-
     from rag.index.store import IndexStore
 
-    client = chromadb.PersistentClient(
-        path=str(tmp_path / "chroma"), settings=chromadb.Settings(anonymized_telemetry=False)
-    )
-    client.get_or_create_collection(
-        "citerag_old", metadata={"hnsw:space": "cosine"}, embedding_function=None
-    )
+    _old_collection(tmp_path, "citerag_old")
     for name in ("citerag_old", "citerag_new"):
         store = IndexStore(name, data_dir=tmp_path, search_ef=320)
         store.warm_up()
-        again = chromadb.PersistentClient(
-            path=str(tmp_path / "chroma"), settings=chromadb.Settings(anonymized_telemetry=False)
-        )
-        hnsw = again.get_collection(name).configuration_json["hnsw"]
+        hnsw = _chroma(tmp_path).get_collection(name).configuration_json["hnsw"]
         assert hnsw["ef_search"] == 320 and hnsw["space"] == "cosine"
 
 
@@ -350,8 +357,6 @@ def test_passages_keep_their_unit_and_llamaindex_reads_the_collection(tmp_path: 
 def test_an_index_written_before_the_metadata_was_packed_is_still_read(tmp_path: Path) -> None:
     """Rows written by the previous version (every field its own key, llama-index's node copy
     beside them) are read as before, so upgrading never forces a rebuild."""
-    import chromadb
-
     from rag.index.keyword import KEYWORDS_VERSION
     from rag.index.store import IndexStore
 
@@ -366,13 +371,10 @@ def test_an_index_written_before_the_metadata_was_packed_is_still_read(tmp_path:
         "keywords": "approv plan", "kw_version": KEYWORDS_VERSION,
         "_node_content": "{}", "_node_type": "TextNode", "doc_id_": "d1",
     }  # fmt: skip
-    client = chromadb.PersistentClient(
-        path=str(tmp_path / "chroma"), settings=chromadb.Settings(anonymized_telemetry=False)
-    )
-    client.get_or_create_collection(
-        "citerag_old", metadata={"hnsw:space": "cosine"}, embedding_function=None
-    ).add(ids=[window.passage_id], embeddings=[[0.0, 1.0, 0.0]],  # type: ignore[arg-type]
-          documents=[window.text], metadatas=[old])  # fmt: skip
+    _old_collection(tmp_path, "citerag_old").add(
+        ids=[window.passage_id], embeddings=[[0.0, 1.0, 0.0]],
+        documents=[window.text], metadatas=[old],
+    )  # fmt: skip
     (stored,) = IndexStore("citerag_old", data_dir=tmp_path).all_passages()
     assert stored.unit == unit and stored.text == window.text
     assert stored.keywords == ["approv", "plan"]
@@ -384,17 +386,12 @@ def test_a_row_whose_packed_metadata_is_damaged_says_to_rebuild(
 ) -> None:
     """A row another program wrote, or a damaged one, is an error that says what to do, not a
     ``TypeError`` from deep inside the read."""
-    import chromadb
-
     from rag.index.store import IndexStore
 
-    client = chromadb.PersistentClient(
-        path=str(tmp_path / "chroma"), settings=chromadb.Settings(anonymized_telemetry=False)
-    )
-    client.get_or_create_collection(
-        "citerag_bad", metadata={"hnsw:space": "cosine"}, embedding_function=None
-    ).add(ids=["u1"], embeddings=[[0.0, 1.0, 0.0]], documents=["text"],  # type: ignore[arg-type]
-          metadatas=[{"doc_id": "d1", "source": "a.txt", "passage": packed}])  # fmt: skip
+    _old_collection(tmp_path, "citerag_bad").add(
+        ids=["u1"], embeddings=[[0.0, 1.0, 0.0]], documents=["text"],
+        metadatas=[{"doc_id": "d1", "source": "a.txt", "passage": packed}],
+    )  # fmt: skip
     with pytest.raises(StoreError, match="rag ingest --rebuild"):
         IndexStore("citerag_bad", data_dir=tmp_path).all_passages()
 
@@ -422,16 +419,11 @@ def test_an_old_collection_opens_while_another_process_holds_the_database(
     log, and the next open raises it."""
     import sqlite3
 
-    import chromadb
     from chromadb.api.models.Collection import Collection
 
     from rag.index.store import IndexStore
 
-    settings = chromadb.Settings(anonymized_telemetry=False)
-    client = chromadb.PersistentClient(path=str(tmp_path / "chroma"), settings=settings)
-    client.get_or_create_collection(
-        "citerag_old", metadata={"hnsw:space": "cosine"}, embedding_function=None
-    )
+    _old_collection(tmp_path, "citerag_old")
 
     def locked(self: Collection, **_: object) -> None:
         raise sqlite3.OperationalError("database is locked")
@@ -442,27 +434,21 @@ def test_an_old_collection_opens_while_another_process_holds_the_database(
         store.warm_up()
     assert store.files() == {}
     assert "busy" in caplog.text and "ef_search" in caplog.text
-    hnsw = client.get_collection("citerag_old").configuration_json["hnsw"]
+    hnsw = _chroma(tmp_path).get_collection("citerag_old").configuration_json["hnsw"]
     assert hnsw["ef_search"] < 320
     IndexStore("citerag_old", data_dir=tmp_path, search_ef=320).warm_up()
-    assert client.get_collection("citerag_old").configuration_json["hnsw"]["ef_search"] == 320
+    hnsw = _chroma(tmp_path).get_collection("citerag_old").configuration_json["hnsw"]
+    assert hnsw["ef_search"] == 320
 
 
 def test_other_failures_to_raise_search_ef_are_not_swallowed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import chromadb
     from chromadb.api.models.Collection import Collection
 
-    from rag.errors import StoreError
     from rag.index.store import IndexStore
 
-    settings = chromadb.Settings(anonymized_telemetry=False)
-    chromadb.PersistentClient(
-        path=str(tmp_path / "chroma"), settings=settings
-    ).get_or_create_collection(
-        "citerag_old", metadata={"hnsw:space": "cosine"}, embedding_function=None
-    )
+    _old_collection(tmp_path, "citerag_old")
 
     def broken(self: Collection, **_: object) -> None:
         raise ValueError("disk I/O error")
