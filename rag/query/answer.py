@@ -572,7 +572,8 @@ def _open_quote(text: str) -> bool:
 
 
 def _heading(cand: Candidate) -> bool:
-    """A line that states nothing (``features``' ``fragment``) and is not an item of a list."""
+    """A line that states nothing (``features``' ``fragment``, ``rag.text.is_heading``) and is
+    not an item of a list (whose marker the sentence's text leaves out)."""
     return bool(cand.features[_FRAGMENT]) and not item_start(cand.unit.text)
 
 

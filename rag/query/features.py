@@ -26,10 +26,10 @@ from rag.index.keyword import unit_keywords
 from rag.query.retrieval import Evidence
 from rag.text import (
     BYLINE,
-    CLOSED,
     MONTHS,
     STOPWORDS,
     asks_about_document,
+    is_heading,
     item_start,
     keywords,
     split_sentences,
@@ -376,8 +376,8 @@ FEATURES: tuple[str, ...] = (
     "title",
     "boilerplate",
     "is_question",  # the sentence is itself a question
-    "fragment",  # a paragraph sentence with no closing punctuation: a subheading, caption, dateline
-    # (a byline is none of these: "By Jane Doe" is document_unit)
+    "fragment",  # a paragraph sentence that is a heading line (``rag.text.is_heading``): a
+    # subheading, caption, dateline (a byline is none of these: "By Jane Doe" is document_unit)
     "dangling",  # starts with a pronoun or connective that leans on the sentence before
     "first_sentence",
     "count_asked",  # the question asks how many/much of something
@@ -508,7 +508,7 @@ def extract(
                 float(c.unit.kind == "title"),
                 float(c.unit.boilerplate),
                 float(c.unit.kind != "headline" and c.text.rstrip().endswith("?")),
-                float(not describes_document and not CLOSED.search(c.text)),
+                float(c.unit.kind == "paragraph" and is_heading(c.text)),
                 float(bool(_DANGLING.match(c.text)) and c.index > 0),
                 float(c.index == 0),
                 float(things is not None),

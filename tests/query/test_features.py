@@ -111,6 +111,25 @@ def test_count_features_reach_the_row() -> None:
     assert [r["count_match"] for r in named] == [0.0, 1.0]
 
 
+def test_fragment_is_a_heading_line_as_rag_text_defines_it() -> None:
+    """The ``fragment`` feature and the answerer's hand-over of a subheading's rank read one
+    definition (``rag.text.is_heading``): a subheading or caption line is one; a sentence, a
+    byline, a republication credit and a headline are not."""
+    texts: dict[str, tuple[UnitKind, float]] = {
+        "Beyond the initial scope": ("paragraph", 1.0),
+        "Roger J. Kreuz, University of Memphis": ("paragraph", 1.0),
+        "The plan was dropped.": ("paragraph", 0.0),
+        "By Jane Doe": ("paragraph", 0.0),
+        "This article is republished from The Conversation": ("paragraph", 0.0),
+        "Iran protests: 29 killed": ("headline", 0.0),
+    }
+    for text, (kind, expected) in texts.items():
+        sents = sentences_of([Evidence(_unit(text, kind), 0.6, 0.5, 1.0, 1)])
+        question = "What was dropped?"
+        (row,) = extract(question, keywords(question), [1.0], sents, [[1.0]], lambda t: 1.0, {})
+        assert row[FEATURES.index("fragment")] == expected, text
+
+
 def test_a_headline_is_matched_with_the_outlet_and_date_it_is_shown_with() -> None:
     """Asked when or by whom a headline ran, its date and outlet (shown beside it in the answer)
     are the asked-for fact, although its text holds neither."""
