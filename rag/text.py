@@ -404,7 +404,7 @@ def is_heading(text: str) -> bool:
     """A line with no closing punctuation that is neither a byline or credit nor a list item: a
     subheading ("Beyond NIST's initial scope"), which heads the paragraph after it, or a caption
     or author box line, which heads nothing. Quoted, it states nothing; the answerer's
-    ``heading`` feature and its hand-over of a subheading's rank both read it.
+    ``fragment`` feature and its hand-over of a subheading's rank both read it.
 
     >>> is_heading("Beyond NIST's initial scope"), is_heading("Roger J. Kreuz, Univ. of Memphis")
     (True, True)
