@@ -42,7 +42,10 @@ best, refusals within two questions); a third yes/no prompt, whether the sentenc
 asked fact "about exactly what the question names" (the check's log loss 0.233 -> 0.234,
 refusals 0.778 -> 0.783); quoting every read candidate the readings accept; and trees choosing
 which candidates are read (a gold sentence among the four already for 0.95 of answerable dev
-questions).
+questions); and (2026-12-06) the question's likelihood after each of the two best
+sentences and its PMI against "N/A" (UPR): the PMI added nothing (log loss 0.233 -> 0.232 at
+best), and the likelihood's apparent gain (0.210) was the question's likelihood alone, a
+property of its wording rather than of the sources (README, "The question's likelihood").
 
     >>> check = ReaderCheck.load()
     >>> 0.0 < check.threshold < 1.0
