@@ -2,14 +2,14 @@
 
 The extractive scorer sees what a sentence shares with the question (meaning, terms, the kind of
 fact asked), not whether it states the asked fact: "In what year was the Doris Day Animal
-Foundation founded?" against a sentence that names her and two other years looks like an answer
-to every feature it has. A reader does see that. No cross-encoder, NLI or extractive-QA model is
+Foundation founded?" against a sentence that names her and two other years looks like an answer to
+every feature it has. A reader does see that. No cross-encoder, NLI or extractive-QA model is
 packaged on PyPI that tells an answer from a near miss (the one two-label cross-encoder found
-scores both alike; README, 2026-12-07), but the local generative model is. It is asked two things about one sentence
-at a time (``PROMPTS``): does the sentence state the answer (``STATES``: the difference of its
-next-token logits for "Yes" and "No"), and what is the shortest phrase of it that answers, or
-"not stated" (``PHRASE``: minus the log-probability that the reply begins "not"). Each is a
-score read from the first token of the reply, with no text generated.
+scores both alike; README, 2026-12-07), but the local generative model is. It is asked two things
+about one sentence at a time (``PROMPTS``): does the sentence state the answer (``STATES``: the
+difference of its next-token logits for "Yes" and "No"), and what is the shortest phrase of it that
+answers, or "not stated" (``PHRASE``: minus the log-probability that the reply begins "not"). Each
+is a score read from the first token of the reply, with no text generated.
 
 Measured on the 454 dev questions (the packaged Qwen2.5-Coder-1.5B-Instruct, each question's
 two best sentences by held-out stage-1 probability): the better of the two ``STATES`` scores
