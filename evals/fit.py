@@ -269,9 +269,10 @@ def transfer(train: list[Example], test: list[Example], c: float, cq: float) -> 
     model that learns one corpus's statistics. Gradient-boosted trees (2026-12-01) won by the
     held-out objective and lost here (their probabilities transferred worse: log loss 0.156 and
     0.126 against 0.142 and 0.117), and they lost on the test part and the second corpus too.
-    As the ranker alone, with these logistic stages deciding refusal (2026-12-07, README), they
-    lost on the same split, judged by the answers composed on the other corpus (a dev-only
-    experiment, not this function): ``answer_objective`` 1.6047 -> 1.5870 and 1.7249 -> 1.6633."""
+    As the ranker alone, with these logistic stages deciding refusal (2026-12-07,
+    evals/EXPERIMENTS.md), they lost on the same split, judged by the answers composed on the
+    other corpus (a dev-only experiment, not this function): ``answer_objective`` 1.6047 ->
+    1.5870 and 1.7249 -> 1.6633."""
     from sklearn.metrics import roc_auc_score
 
     x, y, _ = _stack(train)

@@ -5,11 +5,12 @@ fact asked), not whether it states the asked fact: "In what year was the Doris D
 Foundation founded?" against a sentence that names her and two other years looks like an answer to
 every feature it has. A reader does see that. No cross-encoder, NLI or extractive-QA model is
 packaged on PyPI that tells an answer from a near miss (the one two-label cross-encoder found
-scores both alike; README, 2026-12-07), but the local generative model is. It is asked two things
-about one sentence at a time (``PROMPTS``): does the sentence state the answer (``STATES``: the
-difference of its next-token logits for "Yes" and "No"), and what is the shortest phrase of it that
-answers, or "not stated" (``PHRASE``: minus the log-probability that the reply begins "not"). Each
-is a score read from the first token of the reply, with no text generated.
+scores both alike; evals/EXPERIMENTS.md, 2026-12-07), but the local generative model is. It is
+asked two things about one sentence at a time (``PROMPTS``): does the sentence state the answer
+(``STATES``: the difference of its next-token logits for "Yes" and "No"), and what is the
+shortest phrase of it that answers, or "not stated" (``PHRASE``: minus the log-probability that
+the reply begins "not"). Each is a score read from the first token of the reply, with no text
+generated.
 
 Measured on the 454 dev questions (the packaged Qwen2.5-Coder-1.5B-Instruct, each question's
 two best sentences by held-out stage-1 probability): the better of the two ``STATES`` scores
@@ -36,17 +37,17 @@ refusals 0.778 -> 0.817, facts 0.865 -> 0.856, four readings more an answer). Th
 read on the held-out sets too, and was no better there on any figure (test false refusals 4 -> 5
 of 68, facts 62 -> 61 of 68; second corpus refusals 19 -> 18 of 25, false refusals 7 -> 8 of
 117; the rest equal): the dev gain was within its noise (about five of 120 unanswerable).
-Also not kept (dev, 2026-12-04, README "What a reader reads first"): the ``PHRASE`` reply
-generated (16 tokens at most) rather than scored, its confidence, whether it is copied from the
-sentence and whether it repeats the question as inputs of the check (log loss 0.233 -> 0.227 at
-best, refusals within two questions); a third yes/no prompt, whether the sentence gives the
-asked fact "about exactly what the question names" (the check's log loss 0.233 -> 0.234,
-refusals 0.778 -> 0.783); quoting every read candidate the readings accept; and trees choosing
-which candidates are read (a gold sentence among the four already for 0.95 of answerable dev
-questions); and (2026-12-06) the question's likelihood after each of the two best
-sentences and its PMI against "N/A" (UPR): the PMI added nothing (log loss 0.233 -> 0.232 at
-best), and the likelihood's apparent gain (0.210) was the question's likelihood alone, a
-property of its wording rather than of the sources (README, "The question's likelihood").
+Also not kept (dev, 2026-12-04, evals/EXPERIMENTS.md "What a reader reads first"): the ``PHRASE``
+reply generated (16 tokens at most) rather than scored, its confidence, whether it is copied from
+the sentence and whether it repeats the question as inputs of the check (log loss 0.233 -> 0.227 at
+best, refusals within two questions); a third yes/no prompt, whether the sentence gives the asked
+fact "about exactly what the question names" (the check's log loss 0.233 -> 0.234, refusals 0.778
+-> 0.783); quoting every read candidate the readings accept; and trees choosing which candidates
+are read (a gold sentence among the four already for 0.95 of answerable dev questions); and
+(2026-12-06) the question's likelihood after each of the two best sentences and its PMI against
+"N/A" (UPR): the PMI added nothing (log loss 0.233 -> 0.232 at best), and the likelihood's apparent
+gain (0.210) was the question's likelihood alone, a property of its wording rather than of the
+sources (evals/EXPERIMENTS.md, "The question's likelihood").
 
     >>> check = ReaderCheck.load()
     >>> 0.0 < check.threshold < 1.0
