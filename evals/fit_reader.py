@@ -220,8 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         provenance={
             "fitted_by": "python -m evals.fit_reader",
             "date": dt.date.today().isoformat(),
-            "fitted_on": "dev part of evals/data (evals.harness.split_of) and all of "
-            "evals/devcorpus; the test part and evals/corpus2 never read",
+            "fitted_on": fit.FITTED_ON,
             "reader": "the packaged Qwen2.5-Coder-1.5B-Instruct Q4_K_M (rag.query.llm), "
             "each prompt of rag.query.reader.PROMPTS (states: logit(Yes) - logit(No); phrase: "
             f"-log P(not)), best of the {CHECKED} most probable sentences by stage 1 held "
