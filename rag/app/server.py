@@ -401,7 +401,7 @@ def serve(
     Why workers: one process answers on one core at a time (the GIL); on 2 cores two API
     processes took 8 clients from 84 to 121 answers/s and p50 from 83 to 63 ms (bench/). The chat
     keeps its sessions in its process, so it runs in one; more chat capacity is more replicas
-    behind a load balancer (README, "Scaling out")."""
+    behind a load balancer (README, "Outgrowing one machine")."""
     import uvicorn
 
     from rag.app.auth import check_binding
