@@ -219,9 +219,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if "ours" not in _BOARDS:
         return
     from evals.harness import (
+        DEVCORPUS,
+        SEEDS_DEV,
         corpus_units,
         gap,
         held_out_dev,
+        held_out_reader,
         overlap_share,
         ratios,
         render_terminal,
@@ -243,14 +246,20 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if "ours" in _BOARDS and "baseline" in _BOARDS:
         ours_test, base_test = _BOARDS["ours"].part("test"), _BOARDS["baseline"].part("test")
         table[f"{ours_test.system} / {base_test.system}"] = ratios(ours_test, base_test)
+    from rag.query.reader import DEFAULT_PATH as READER_PATH
     from rag.query.scorer import DEFAULT_PATH
 
     ours = _BOARDS["ours"]
-    held_out = held_out_dev(DEFAULT_PATH)
+    held_out, same_articles = held_out_dev(DEFAULT_PATH), held_out_dev(DEFAULT_PATH, SEEDS_DEV)
 
-    def gaps(dev: Scoreboard | dict[str, float]) -> str:
-        pairs = gap(dev, ours.part("test")).items()
+    def gaps(dev: Scoreboard | dict[str, float], test: Scoreboard | None = None) -> str:
+        pairs = gap(dev, ours.part("test") if test is None else test).items()
         return ", ".join(f"{k} {v:+.3f}" for k, v in pairs if v is not None)
+
+    def figures(held: dict[str, float]) -> str:
+        return ", ".join(
+            f"{k} {v:.1f}" if k == "median_words" else f"{k} {v:.3f}" for k, v in held.items()
+        )
 
     notes = []
     for readings in _READINGS:
@@ -263,13 +272,31 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         + gaps(ours.part("dev")),
         "dev held out (the fit's cross-validation over all dev questions, each answered by a "
         "scorer fitted without it): "
-        + ", ".join(
-            f"{k} {v:.1f}" if k == "median_words" else f"{k} {v:.3f}"
-            for k, v in held_out.items()
-            if k != "objective"
-        )
+        + figures(held_out)
         + f"; held-out dev - test gap: {gaps(held_out)}",
+        f"{SEEDS_DEV} held out (the test part's articles: the like-for-like gap): "
+        + figures(same_articles)
+        + f"; its gap to test: {gaps(same_articles)}",
     ]
+    if "corpus2" in _BOARDS:
+        like = held_out_dev(DEFAULT_PATH, DEVCORPUS)
+        notes.append(
+            f"{DEVCORPUS} held out (Wikinews and The Conversation, as the second corpus): "
+            + figures(like)
+            + f"; its gap to corpus2: {gaps(like, _BOARDS['corpus2'])}"
+        )
+    reader_lines = (
+        ("ours-reader", SEEDS_DEV, "the test part's articles"),
+        ("corpus2-reader", DEVCORPUS, "Wikinews and The Conversation, as the second corpus"),
+    )
+    for key, corpus, what in reader_lines:
+        if key in _BOARDS:
+            held = held_out_reader(READER_PATH, corpus)
+            board = _BOARDS[key]
+            notes.append(
+                f"{corpus} with the reader, cross-validated ({what}; evals.fit_reader): "
+                f"{figures(held)}; its gap to {board.system}: {gaps(held, board)}"
+            )
     units = [u.text for u in corpus_units(SEEDS)]
     gold = load_gold()
     for split in ("dev", "test"):

@@ -41,6 +41,8 @@ import numpy as np
 
 import rag  # noqa: F401  (offline environment first)
 from evals.harness import (
+    DEVCORPUS,
+    SEEDS_DEV,
     Cited,
     GoldItem,
     Response,
@@ -242,6 +244,13 @@ def answer_quality(pairs: list[tuple[GoldItem, Response]]) -> dict[str, float]:
     }
 
 
+def mean_quality(runs: list[list[tuple[GoldItem, Response]]]) -> dict[str, float]:
+    """``answer_quality`` averaged over the repeats' answers (each repeat's answers come from one
+    split's held-out probabilities)."""
+    qs = [answer_quality(pairs) for pairs in runs]
+    return {m: statistics.fmean(q[m] for q in qs) for m in qs[0]}
+
+
 def answer_objective(quality: dict[str, float]) -> float:
     """What composed answers are chosen by (the ratios here, the reader's leave-out cut):
     fact recall plus citation precision, provided the median answer stays within
@@ -312,8 +321,8 @@ def dev_examples(tmp: Path) -> tuple[dict[str, list[Example]], RagChain]:
     """Every dev question retrieved and featurised as the product does, by dev corpus (each
     indexed under ``tmp``), and the last corpus's chain (its answerer composes answers)."""
     dev_sets = [
-        ("seeds (dev part)", ROOT / "seeds", [item for item in load_gold() if item.split == "dev"]),
-        ("devcorpus", DEV_CORPUS / "articles", load_gold(DEV_CORPUS)),
+        (SEEDS_DEV, ROOT / "seeds", [item for item in load_gold() if item.split == "dev"]),
+        (DEVCORPUS, DEV_CORPUS / "articles", load_gold(DEV_CORPUS)),
     ]
     embedder = Embedder.from_settings(Settings.load())
     by_corpus: dict[str, list[Example]] = {}
@@ -368,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         threshold = statistics.fmean(thresholds)
 
         ratio_scores = {}
+        composed = {}
         for ratio in RATIO_GRID:
             for wide in RATIO_GRID:
                 runs = [
@@ -376,11 +386,21 @@ def main(argv: list[str] | None = None) -> int:
                     )  # fmt: skip
                     for r in repeats
                 ]
-                qs = [answer_quality(pairs) for pairs in runs]
-                q = {m: statistics.fmean(run[m] for run in qs) for m in qs[0]}
+                composed[(ratio, wide)] = runs
+                q = mean_quality(runs)
                 ratio_scores[(ratio, wide)] = {**q, "objective": answer_objective(q)}
         ratio, ratio_wide = max(ratio_scores, key=lambda r: (ratio_scores[r]["objective"], r))
         print(f"ratio={ratio} ratio_wide={ratio_wide} {ratio_scores[(ratio, ratio_wide)]}")
+        corpus_of = [name for name, group in by_corpus.items() for _ in group]
+        by_corpus_quality = {}
+        for name in by_corpus:
+            runs = [
+                [pair for pair, c in zip(run, corpus_of, strict=True) if c == name]
+                for run in composed[(ratio, ratio_wide)]
+            ]
+            by_corpus_quality[name] = {m: round(v, 4) for m, v in mean_quality(runs).items()}
+        for name, figures in by_corpus_quality.items():
+            print(f"held out, {name} only: {figures}")
 
         ranking = statistics.fmean(gold_first(examples, probs) for probs in probs_by_repeat)
         print(f"held-out gold sentence first {ranking:.4f}")
@@ -439,6 +459,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"({FOLDS}-fold stratified, on stage-1 probabilities held out by question)",
                 "cross_validation": f"{FOLDS} folds x {REPEATS} shuffled repeats; losses, "
                 "thresholds and objectives averaged over repeats, never the probabilities",
+                "held_out_by_corpus": {
+                    "rule": "the chosen ratios' held-out figures (as ratios.grid) on each dev "
+                    "corpus's questions alone, for a gap to held-out sets of like articles",
+                    **by_corpus_quality,
+                },
                 "ratios": {
                     "chosen": [ratio, ratio_wide],
                     "rule": "best held-out fact recall + citation precision, averaged over "

@@ -32,6 +32,10 @@ from rag.text import normalize
 
 DATA = Path(__file__).parent / "data"
 KINDS = ("paragraph", "headline", "why", "list", "document", "unanswerable", "conversation")
+#: The kinds of unanswerable question the gold sets tag: the subject is in the text and the asked
+#: fact is not, or the question only shares a word with the corpus. Refusals differ most between
+#: them (evals/EXPERIMENTS.md, "Like-for-like gaps"), so the report breaks them out.
+UNANSWERABLE_TAGS = ("near-miss", "off-topic")
 TEST_SHARE = 30  # percent of questions frozen as the test part
 #: The issue's targets (issue 10) for the frozen test part and the second corpus that are shares
 #: of questions, as (op, bound). Its citation precision target (0.90) is a mean of each answer's
@@ -145,6 +149,8 @@ class ItemScore:
     dropped: int = 0
     #: Whether the answer's first citation is to a supporting unit: what a reader reads first.
     lead_supported: bool | None = None
+    #: The gold item's tags (``GoldItem.tags``), for the breakdown by kind of unanswerable.
+    tags: tuple[str, ...] = ()
 
 
 def score_item(item: GoldItem, response: Response) -> ItemScore:
@@ -173,6 +179,7 @@ def score_item(item: GoldItem, response: Response) -> ItemScore:
         response.generated,
         response.dropped,
         lead,
+        tuple(item.tags),
     )
 
 
@@ -200,6 +207,17 @@ class Scoreboard:
 
     def _unanswerable(self, kind: str | None = None) -> list[ItemScore]:
         return [s for s in self.items if s.facts_ok is None and kind in (None, s.kind)]
+
+    def tagged(self, tag: str) -> Scoreboard:
+        """The items whose gold item carries ``tag``, as a board of their own."""
+        return Scoreboard(self.system, [s for s in self.items if tag in s.tags])
+
+    def by_kind(self) -> dict[str, dict[str, float | None]]:
+        """``metrics`` for each kind, then for each tagged kind of unanswerable question."""
+        out = {kind: self.metrics(kind) for kind in KINDS}
+        for tag in UNANSWERABLE_TAGS:
+            out[f"unanswerable, {tag}"] = self.tagged(tag).metrics("unanswerable")
+        return out
 
     def metrics(self, kind: str | None = None) -> dict[str, float | None]:
         ans = self._answerable(kind)
@@ -466,8 +484,7 @@ def render_markdown(
             "| refusal acc. | false refusals |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
-        for kind in KINDS:
-            m = board.metrics(kind)
+        for kind, m in board.by_kind().items():
             if m["n"]:
                 lines.append(
                     f"| {kind} | {m['n']} | {_fmt(m['hit@5'])} | {_fmt(m['fact_recall'])} | "
@@ -530,14 +547,38 @@ def gap(dev: Scoreboard | dict[str, float], test: Scoreboard) -> dict[str, float
     return out
 
 
-def held_out_dev(scorer_path: Path) -> dict[str, float]:
-    """The fit's cross-validated figures on all dev questions for the ratios it chose (each
-    question answered by a scorer fitted without it; ``evals.fit``, kept in the scorer's
-    provenance). The report's dev column is in-sample (the scorer saw those questions), so its
-    gap to test mixes fitting optimism with the parts' difference; this one holds the latter."""
+#: The two dev corpora by name, as the fit's provenance names them (its transfer and held-out
+#: figures): the seeds' dev part (the test part's articles) and the development corpus (articles
+#: like the second corpus's).
+SEEDS_DEV, DEVCORPUS = "seeds (dev part)", "devcorpus"
+
+
+def held_out_dev(scorer_path: Path, corpus: str | None = None) -> dict[str, float]:
+    """The fit's cross-validated figures for the ratios it chose (each question answered by a
+    scorer fitted without it; ``evals.fit``, kept in the scorer's provenance): on all dev
+    questions, or with ``corpus`` on that dev corpus's alone (``SEEDS_DEV``, ``DEVCORPUS``). The
+    report's dev column is in-sample (the scorer saw those questions), so its gap to test mixes
+    fitting optimism with the parts' difference; these hold the latter. All dev questions mix two
+    corpora, so their gap to the seeds' test part also holds the corpora's difference; the seeds'
+    dev part alone is the like-for-like comparison."""
     provenance = json.loads(scorer_path.read_text(encoding="utf-8"))["provenance"]
-    ratio, wide = provenance["ratios"]["chosen"]
-    chosen: dict[str, float] = provenance["ratios"]["grid"][f"{ratio},{wide}"]
+    if corpus is None:
+        ratio, wide = provenance["ratios"]["chosen"]
+        chosen: dict[str, float] = provenance["ratios"]["grid"][f"{ratio},{wide}"]
+    else:
+        chosen = provenance["held_out_by_corpus"][corpus]
+    names = {"false_refusals": "false_refusal_rate"}
+    return {names.get(k, k): v for k, v in chosen.items() if k != "objective"}
+
+
+def held_out_reader(check_path: Path, corpus: str | None = None) -> dict[str, float]:
+    """The reader check's cross-validated figures (``evals.fit_reader``: its final setting's
+    answers, each fold of dev questions answered with the settings chosen on the others), on all
+    dev questions or on one dev corpus's, as ``held_out_dev`` gives the scorer's."""
+    report = json.loads(check_path.read_text(encoding="utf-8"))["provenance"]["promote_above"]
+    chosen: dict[str, float] = (
+        report["cross_validated"] if corpus is None else report["cross_validated_by_corpus"][corpus]
+    )
     names = {"false_refusals": "false_refusal_rate"}
     return {names.get(k, k): v for k, v in chosen.items()}
 
@@ -554,7 +595,7 @@ def write_reports(
             b.system: {
                 "questions": len(b.items),
                 "overall": b.metrics(),
-                "by_kind": {k: b.metrics(k) for k in KINDS},
+                "by_kind": b.by_kind(),
                 "misses": b.misses(),
             }
             for b in boards

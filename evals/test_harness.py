@@ -93,3 +93,30 @@ def test_the_reports_give_the_held_out_boards_against_the_targets() -> None:
     terminal = render_terminal(boards, {}, [])
     assert "targets, citerag [test]: fact_recall 0.941 = 64 of 68" in terminal
     assert "targets, citerag [dev]" not in terminal
+
+
+def test_unanswerable_questions_are_broken_out_by_tag() -> None:
+    """Near misses and off-topic questions are refused at different rates, so the report gives
+    each its own row; the tags come from the gold item through ``score_item``."""
+    refusal = Response("The articles don't cover this question.", True, [], [], 0.0)
+    answer = Response("Lee Smith is a senior editor.", False, [], [], 0.0)
+
+    def unanswerable(n: int, tag: str, response: Response) -> ItemScore:
+        return score_item(GoldItem(f"u{n}", "unanswerable", "Q?", [], [], tags=[tag]), response)
+
+    board = Scoreboard(
+        "citerag",
+        [
+            unanswerable(0, "near-miss", refusal),
+            unanswerable(1, "near-miss", answer),
+            unanswerable(2, "near-miss", answer),
+            unanswerable(3, "off-topic", refusal),
+            _item(9, answerable=True, refused=False),
+        ],
+    )
+    kinds = board.by_kind()
+    assert kinds["unanswerable"]["refusal_accuracy"] == 0.5
+    assert kinds["unanswerable, near-miss"]["n"] == 3
+    assert kinds["unanswerable, near-miss"]["refusal_accuracy"] == round(1 / 3, 4)
+    assert kinds["unanswerable, off-topic"]["refusal_accuracy"] == 1.0
+    assert "| unanswerable, near-miss | 3 |" in render_markdown([board], {}, [])

@@ -143,16 +143,23 @@ def test_gold_set_has_the_promised_shape(gold: list[GoldItem]) -> None:
 
 
 def test_the_scorer_carries_its_held_out_dev_figures() -> None:
-    """The report's held-out dev line reads them from the fit's provenance: the chosen ratios'
-    cross-validated figures, the same measures as the scoreboard's."""
-    from evals.harness import held_out_dev
+    """The report's held-out dev lines read them from the fit's provenance: the chosen ratios'
+    cross-validated figures, the same measures as the scoreboard's, on all dev questions and on
+    each dev corpus alone."""
+    from evals.harness import DEVCORPUS, SEEDS_DEV, held_out_dev
     from rag.query.scorer import DEFAULT_PATH
 
-    figures = held_out_dev(DEFAULT_PATH)
-    assert {"fact_recall", "citation_precision", "refusal_accuracy", "false_refusal_rate"} <= set(
-        figures
-    )
-    assert all(0.0 <= figures[k] <= 1.0 for k in ("fact_recall", "false_refusal_rate"))
+    measures = {"fact_recall", "citation_precision", "refusal_accuracy", "false_refusal_rate"}
+    for corpus in (None, SEEDS_DEV, DEVCORPUS):
+        figures = held_out_dev(DEFAULT_PATH, corpus)
+        assert measures <= set(figures), corpus
+        assert all(0.0 <= figures[k] <= 1.0 for k in measures), corpus
+    # The two corpora's figures are parts of the whole's: each question is in one of them.
+    whole, parts = held_out_dev(DEFAULT_PATH), [held_out_dev(DEFAULT_PATH, SEEDS_DEV),
+                                               held_out_dev(DEFAULT_PATH, DEVCORPUS)]  # fmt: skip
+    for k in measures:
+        low, high = sorted(p[k] for p in parts)
+        assert low - 1e-3 <= whole[k] <= high + 1e-3, k
 
 
 def test_every_gold_snippet_is_in_the_corpus_and_every_paragraph_is_asked_about(
