@@ -35,7 +35,8 @@ from rag.errors import ConfigError
 #: What ingest stores; part of the index fingerprint, so a change means a new collection, built
 #: from the files again. 3: a document's author metadata is a "By AUTHOR" unit (rag.index.loading).
 #: 4: the items of an HTML or Markdown list keep a "- " marker (what a colon introduces).
-SCHEMA_VERSION = 4
+#: 5: a paragraph an HTML or Markdown file marks as a heading is stored as one (``Unit.heading``).
+SCHEMA_VERSION = 5
 
 
 class _Section(BaseModel):

@@ -42,6 +42,9 @@ class Unit:
     outlet: str | None = None
     date: str | None = None
     boilerplate: bool = False
+    #: A paragraph its file marks as a heading (``Document.headings``); a line with no closing
+    #: punctuation counts as one too wherever headings are read (``heads_section``).
+    heading: bool = False
 
     @property
     def norm_text(self) -> str:
@@ -251,6 +254,7 @@ def split_units(doc: Document) -> list[Unit]:
                 outlet=outlet,
                 date=date,
                 boilerplate=kind != "title" and key in repeated,
+                heading=kind == "paragraph" and normalize(block) in doc.headings,
             )
         )
     return units

@@ -84,13 +84,13 @@ class DocTerms:
 
     @cached_property
     def following(self) -> dict[str, tuple[str, ...]]:
-        """Each paragraph that ends with a colon, and each subheading (``rag.text.introduces``)
-        -> the ids of what it introduces: the list items right after it (``LIST_MARKER``), up to
-        ``LIST_ITEMS``, or else the next paragraph."""
+        """Each paragraph that ends with a colon, and each subheading (``Unit.heading``,
+        ``rag.text.introduces``) -> the ids of what it introduces: the list items right after it
+        (``LIST_MARKER``), up to ``LIST_ITEMS``, or else the next paragraph."""
         paragraphs = self.paragraphs
         out: dict[str, tuple[str, ...]] = {}
         for i, unit in enumerate(paragraphs[:-1]):
-            if not introduces(unit.text):
+            if not (unit.heading or introduces(unit.text)):
                 continue
             after = paragraphs[i + 1 : i + 1 + LIST_ITEMS]
             items = list(takewhile(lambda u: bool(LIST_MARKER.match(u.text)), after))

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 from markdown_it import MarkdownIt
@@ -51,15 +52,28 @@ class Document:
     title_in_text: bool = False
     content_hash: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    #: The paragraphs the file itself marks as headings (Markdown ``#``, HTML ``<h1>``-``<h6>``),
+    #: normalised (``rag.text.normalize``); a plain text file marks none.
+    headings: frozenset[str] = frozenset()
 
 
-# --- readers: decoded file -> (text with blank lines between paragraphs, embedded metadata) ---
+# --- readers: decoded file -> text with blank lines between paragraphs, embedded metadata, and
+# --- the paragraphs the format marks as headings ---
 
 Metadata = dict[str, str]
 
 
-def _read_plain(raw: str) -> tuple[str, Metadata]:
-    return raw, {}
+class Read(NamedTuple):
+    text: str
+    meta: Metadata
+    #: Heading paragraphs as the file marks them, normalised. Why keep them: a heading that ends
+    #: with a question mark ("So where do we go from here?") looks like a sentence to the
+    #: punctuation test of ``rag.text.is_heading``, yet it heads the section that answers it.
+    headings: frozenset[str] = frozenset()
+
+
+def _read_plain(raw: str) -> Read:
+    return Read(raw, {})
 
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
@@ -100,12 +114,12 @@ def _front_matter(raw: str) -> tuple[str, Metadata]:
     return raw[match.end() :], meta
 
 
-def _read_markdown(raw: str) -> tuple[str, Metadata]:
+def _read_markdown(raw: str) -> Read:
     """CommonMark via markdown-it-py, then the HTML block reader: images and their alt text
     are dropped (a caption repeating a paragraph would compete with it for citations)."""
     body, meta = _front_matter(raw)
-    rendered = MarkdownIt("commonmark").render(body)
-    return _html_blocks(rendered), meta
+    text, headings = _html_blocks(MarkdownIt("commonmark").render(body))
+    return Read(text, meta, headings)
 
 
 class _HTMLText(html.parser.HTMLParser):
@@ -129,18 +143,23 @@ class _HTMLText(html.parser.HTMLParser):
         "title",
     }
     _SKIP = {"script", "style", "noscript", "template"}
+    _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self.headings: list[str] = []
         self._skipping = 0
         self._item = False
+        self._heading_from: int | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._SKIP:
             self._skipping += 1
         elif tag in self._BLOCKS:
             self.parts.append("\n\n")
+            if tag in self._HEADINGS:
+                self._heading_from = len(self.parts)
             # A list item keeps its marker, as trafilatura writes one: what a paragraph ending
             # in a colon introduces is the list that follows (rag.text.introduces).
             self._item = self._item or tag == "li"
@@ -149,6 +168,9 @@ class _HTMLText(html.parser.HTMLParser):
         if tag in self._SKIP and self._skipping:
             self._skipping -= 1
         elif tag in self._BLOCKS:
+            if tag in self._HEADINGS and self._heading_from is not None:
+                self.headings.append("".join(self.parts[self._heading_from :]))
+                self._heading_from = None
             self.parts.append("\n\n")
             self._item = self._item and tag != "li"
 
@@ -163,15 +185,25 @@ class _HTMLText(html.parser.HTMLParser):
             self.parts.append(text)
 
 
-def _html_blocks(raw: str) -> str:
-    """Every block of an HTML document as a paragraph (no main-content detection)."""
+def _html_blocks(raw: str) -> tuple[str, frozenset[str]]:
+    """Every block of an HTML document as a paragraph (no main-content detection), and the
+    headings among them."""
     parser = _HTMLText()
     parser.feed(raw)
     paragraphs = (p.strip() for p in "".join(parser.parts).split("\n\n"))
-    return "\n\n".join(p for p in paragraphs if p)
+    return "\n\n".join(p for p in paragraphs if p), _normalized(parser.headings)
 
 
-def _read_html(raw: str) -> tuple[str, Metadata]:
+def _normalized(headings: Iterable[str]) -> frozenset[str]:
+    return frozenset(n for n in (normalize(h) for h in headings) if n)
+
+
+#: A heading line of trafilatura's Markdown output, and the emphasis marks it may carry.
+_MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
+_EMPHASIS = re.compile(r"[*_`]+")
+
+
+def _read_html(raw: str) -> Read:
     """The article a saved web page carries, without its navigation, related links, comments
     and footer: trafilatura's main-content extraction, which a hand-written parser cannot match
     on pages it has never seen. A page it finds no article in is read whole, block by block."""
@@ -179,7 +211,8 @@ def _read_html(raw: str) -> tuple[str, Metadata]:
 
     text = trafilatura.extract(raw, include_comments=False, include_tables=True)
     if not text or not text.strip():
-        return _html_blocks(raw), {}
+        whole, headings = _html_blocks(raw)
+        return Read(whole, {}, headings)
     found = trafilatura.extract_metadata(raw)
     meta: Metadata = {}
     for key, value in (
@@ -192,10 +225,19 @@ def _read_html(raw: str) -> tuple[str, Metadata]:
         if value:
             meta[key] = str(value).strip()
     paragraphs = [line.strip() for line in text.split("\n") if line.strip()]
-    return "\n\n".join(paragraphs), meta
+    # The plain text loses which lines were headings; the same extraction as Markdown keeps it.
+    marked = trafilatura.extract(
+        raw, include_comments=False, include_tables=True, output_format="markdown"
+    )
+    found_headings = (
+        _EMPHASIS.sub("", m.group(1))
+        for m in map(_MARKDOWN_HEADING.match, (marked or "").split("\n"))
+        if m
+    )
+    return Read("\n\n".join(paragraphs), meta, _normalized(found_headings))
 
 
-READERS: dict[str, Callable[[str], tuple[str, Metadata]]] = {
+READERS: dict[str, Callable[[str], Read]] = {
     ".txt": _read_plain,
     ".text": _read_plain,
     ".md": _read_markdown,
@@ -373,7 +415,7 @@ def load_document(path: Path) -> Document:
         raise DocumentError(name, _unsupported(path))
     raw_bytes = _read_bytes(path, name)
     raw = _decode(raw_bytes, name)
-    text, embedded = reader(raw)
+    text, embedded, headings = reader(raw)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not normalize(text):
         raise DocumentError(name, "is empty (no text to index)")
@@ -412,6 +454,7 @@ def load_document(path: Path) -> Document:
         title_in_text=title_line is not None,
         content_hash=digest,
         extra={k: v for k, v in meta.items() if k not in {"title", "outlet", "date", "url"}},
+        headings=headings,
     )
 
 

@@ -140,6 +140,7 @@ def passage_metadata(passage: Passage) -> dict[str, Any]:
         "outlet": unit.outlet or "",
         "date": unit.date or "",
         "boilerplate": unit.boilerplate,
+        "heading": unit.heading,
         "window": passage.window,
         "keywords": " ".join(passage_keywords(passage)),
         "kw_version": KEYWORDS_VERSION,
@@ -199,6 +200,7 @@ def unit_from_metadata(meta: dict[str, Any]) -> Unit:
         outlet=str(meta["outlet"]) or None,
         date=str(meta["date"]) or None,
         boilerplate=bool(meta["boilerplate"]),
+        heading=bool(meta.get("heading", False)),
     )
 
 

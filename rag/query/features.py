@@ -377,7 +377,8 @@ FEATURES: tuple[str, ...] = (
     "boilerplate",
     "is_question",  # the sentence is itself a question
     "fragment",  # a paragraph sentence that is a heading line (``rag.text.is_heading``): a
-    # subheading, caption, dateline (a byline is none of these: "By Jane Doe" is document_unit)
+    # subheading, caption, dateline (a byline is none of these: "By Jane Doe" is document_unit);
+    # or a paragraph its file marks as a heading (``Unit.heading``), whatever its punctuation
     "dangling",  # starts with a pronoun or connective that leans on the sentence before
     "first_sentence",
     "count_asked",  # the question asks how many/much of something
@@ -508,7 +509,7 @@ def extract(
                 float(c.unit.kind == "title"),
                 float(c.unit.boilerplate),
                 float(c.unit.kind != "headline" and c.text.rstrip().endswith("?")),
-                float(c.unit.kind == "paragraph" and is_heading(c.text)),
+                float(c.unit.kind == "paragraph" and (c.unit.heading or is_heading(c.text))),
                 float(bool(_DANGLING.match(c.text)) and c.index > 0),
                 float(c.index == 0),
                 float(things is not None),

@@ -177,6 +177,20 @@ def test_a_paragraph_without_breaks_becomes_parts_no_longer_than_the_limit(tmp_p
 
 # --- properties, on arbitrary documents (hypothesis) ------------------------------------------
 
+
+def test_a_paragraph_its_file_marks_as_a_heading_is_a_heading_unit(tmp_path: Path) -> None:
+    """``Unit.heading`` carries the file's markup to the answerer; the title stays the title."""
+    md = tmp_path / "faq.md"
+    md.write_text("# The guide\n\nOpening.\n\n## Why does it matter?\n\nBecause.\n", "utf-8")
+    units = split_units(load_document(md))
+    assert [(u.kind, u.text, u.heading) for u in units] == [
+        ("title", "The guide", False),
+        ("paragraph", "Opening.", False),
+        ("paragraph", "Why does it matter?", True),
+        ("paragraph", "Because.", False),
+    ]
+
+
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 

@@ -7,6 +7,7 @@ import json
 import logging
 import shutil
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -400,6 +401,16 @@ def test_a_paragraph_ending_in_a_colon_introduces_its_list_or_the_next_paragraph
     assert doc.following == {"u0": ("u1", "u2"), "u4": ("u5",), "u6": ("u7",)}
     many = _paragraphs("Links:", *(f"- link {i}" for i in range(LIST_ITEMS + 3)))
     assert many.following["u0"] == tuple(f"u{i}" for i in range(1, LIST_ITEMS + 1))
+
+
+def test_a_heading_its_file_marks_introduces_its_section_whatever_its_punctuation() -> None:
+    """A question ("Why does it matter?") ends like a sentence; marked as a heading
+    (``Unit.heading``), it introduces the paragraph after it, as a subheading without punctuation
+    does."""
+    doc = _paragraphs("Opening.", "Why does it matter?", "Because it does.")
+    assert doc.following == {}
+    marked = {**doc.units, "u1": replace(doc.units["u1"], heading=True)}
+    assert DocTerms("h", marked, []).following == {"u1": ("u2",)}
 
 
 def test_following_reads_the_units_of_the_loaded_corpus(

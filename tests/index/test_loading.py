@@ -214,7 +214,7 @@ def test_list_items_keep_their_marker_in_markdown_and_plain_html(tmp_path: Path)
         "more",
     ]
     html = "<ul><li></li></ul><p>Not an item.</p><ul><li><p>Item</p></li></ul>"
-    assert _html_blocks(html).split("\n\n") == ["Not an item.", "- Item"]
+    assert _html_blocks(html)[0].split("\n\n") == ["Not an item.", "- Item"]
     page = tmp_path / "page.html"
     body = "An opening paragraph long enough for the extractor to take it as the article body."
     page.write_text(
@@ -325,3 +325,28 @@ def test_content_hash_is_load_documents_without_parsing(tmp_path: Path) -> None:
     (tmp_path / "page.meta.toml").write_text("outlet = [", encoding="utf-8")
     with pytest.raises(DocumentError, match="page.meta.toml.*not valid TOML"):
         content_hash(page)
+
+
+def test_the_headings_a_file_marks_are_known_whatever_their_punctuation(tmp_path: Path) -> None:
+    """A heading that ends with a question mark looks like a sentence to the punctuation test
+    (``rag.text.is_heading``); Markdown and HTML say what it is. Plain text says nothing."""
+    md = tmp_path / "faq.md"
+    md.write_text(
+        "# The guide\n\nAn opening paragraph.\n\n## Why does it *matter*?\n\nBecause it does.\n",
+        "utf-8",
+    )
+    assert load_document(md).headings == {"The guide", "Why does it matter?"}
+    body = "An opening paragraph long enough for the extractor to take it as the article body."
+    page = tmp_path / "page.html"
+    page.write_text(
+        f"<html><body><article><h1>A page</h1><p>{body}</p><h2>So where do we go from here?"
+        f"</h2><p>{body} It goes on.</p></article></body></html>",
+        "utf-8",
+    )
+    doc = load_document(page)
+    assert "So where do we go from here?" in doc.headings
+    assert "So where do we go from here?" in doc.text.split("\n\n")
+    assert _html_blocks("<h3>Is it?</h3><p>Yes.</p>") == ("Is it?\n\nYes.", {"Is it?"})
+    plain = tmp_path / "plain.txt"
+    plain.write_text("A title\n\n## Why does it matter?\n\nBecause.\n", "utf-8")
+    assert load_document(plain).headings == frozenset()

@@ -354,6 +354,22 @@ def test_passages_keep_their_unit_and_llamaindex_reads_the_collection(tmp_path: 
     assert node.metadata["title"] == "Harbour plans" and node.metadata["source"] == "harbour.txt"
 
 
+def test_a_heading_unit_comes_back_a_heading(tmp_path: Path) -> None:
+    """``Unit.heading`` is stored with the passage (the answerer reads it at question time)."""
+    from dataclasses import replace
+
+    from rag.index.chunking import Passage, Unit
+    from rag.index.store import FileRecord, IndexStore
+
+    unit = Unit("u9", "d9", "faq.md", "FAQ", "paragraph", 1, 1, "Why does it matter?", heading=True)
+    plain = replace(unit, unit_id="u10", position=2, ordinal=2, text="Because.", heading=False)
+    passages = [Passage(u.unit_id, u, u.text, 0) for u in (unit, plain)]
+    store = IndexStore("citerag_heading", data_dir=tmp_path)
+    store.write_files([(FileRecord("d9", "faq.md", "h9", 2), passages, [[1.0, 0.0], [0.0, 1.0]])])
+    got = {p.unit.unit_id: p.unit for p in store.all_passages()}
+    assert got == {"u9": unit, "u10": plain}
+
+
 def test_an_index_written_before_the_metadata_was_packed_is_still_read(tmp_path: Path) -> None:
     """Rows written by the previous version (every field its own key, llama-index's node copy
     beside them) are read as before, so upgrading never forces a rebuild."""

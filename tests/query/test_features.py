@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rag.index.chunking import Unit, UnitKind
@@ -114,7 +116,8 @@ def test_count_features_reach_the_row() -> None:
 def test_fragment_is_a_heading_line_as_rag_text_defines_it() -> None:
     """The ``fragment`` feature and the answerer's hand-over of a subheading's rank read one
     definition (``rag.text.is_heading``): a subheading or caption line is one; a sentence, a
-    byline, a republication credit and a headline are not."""
+    byline, a republication credit and a headline are not; a paragraph its file marks as a
+    heading (``Unit.heading``) is one whatever its punctuation."""
     texts: dict[str, tuple[UnitKind, float]] = {
         "Beyond the initial scope": ("paragraph", 1.0),
         "Roger J. Kreuz, University of Memphis": ("paragraph", 1.0),
@@ -128,6 +131,12 @@ def test_fragment_is_a_heading_line_as_rag_text_defines_it() -> None:
         question = "What was dropped?"
         (row,) = extract(question, keywords(question), [1.0], sents, [[1.0]], lambda t: 1.0, {})
         assert row[FEATURES.index("fragment")] == expected, text
+    marked = replace(_unit("So where do we go from here?"), heading=True)
+    for unit, expected in ((marked, 1.0), (replace(marked, heading=False), 0.0)):
+        sents = sentences_of([Evidence(unit, 0.6, 0.5, 1.0, 1)])
+        question = "Where do we go?"
+        (row,) = extract(question, keywords(question), [1.0], sents, [[1.0]], lambda t: 1.0, {})
+        assert row[FEATURES.index("fragment")] == expected, unit
 
 
 def test_a_headline_is_matched_with_the_outlet_and_date_it_is_shown_with() -> None:
