@@ -64,6 +64,8 @@ Metadata = dict[str, str]
 
 
 class Read(NamedTuple):
+    """What a format's reader makes of a decoded file, before sidecars and titles are applied."""
+
     text: str
     meta: Metadata
     #: Heading paragraphs as the file marks them, normalised. Why keep them: a heading that ends
