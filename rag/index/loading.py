@@ -200,22 +200,21 @@ def _normalized(headings: Iterable[str]) -> frozenset[str]:
     return frozenset(n for n in (normalize(h) for h in headings) if n)
 
 
-#: A heading line of trafilatura's Markdown output, and the emphasis marks it may carry.
-_MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
-_EMPHASIS = re.compile(r"[*_`]+")
-
-
 def _read_html(raw: str) -> Read:
     """The article a saved web page carries, without its navigation, related links, comments
     and footer: trafilatura's main-content extraction, which a hand-written parser cannot match
-    on pages it has never seen. A page it finds no article in is read whole, block by block."""
-    import trafilatura
+    on pages it has never seen. A page it finds no article in is read whole, block by block.
 
-    text = trafilatura.extract(raw, include_comments=False, include_tables=True)
-    if not text or not text.strip():
+    One parse gives the text, the page's metadata and its headings (the ``head`` elements of
+    the extracted tree, which the plain text no longer marks)."""
+    from trafilatura import bare_extraction
+    from trafilatura.settings import Document as Extracted
+
+    found = bare_extraction(raw, include_comments=False, include_tables=True, with_metadata=True)
+    text = found.text if isinstance(found, Extracted) else None
+    if not isinstance(found, Extracted) or not text or not text.strip():
         whole, headings = _html_blocks(raw)
         return Read(whole, {}, headings)
-    found = trafilatura.extract_metadata(raw)
     meta: Metadata = {}
     for key, value in (
         ("title", found.title),
@@ -227,16 +226,9 @@ def _read_html(raw: str) -> Read:
         if value:
             meta[key] = str(value).strip()
     paragraphs = [line.strip() for line in text.split("\n") if line.strip()]
-    # The plain text loses which lines were headings; the same extraction as Markdown keeps it.
-    marked = trafilatura.extract(
-        raw, include_comments=False, include_tables=True, output_format="markdown"
-    )
-    found_headings = (
-        _EMPHASIS.sub("", m.group(1))
-        for m in map(_MARKDOWN_HEADING.match, (marked or "").split("\n"))
-        if m
-    )
-    return Read("\n\n".join(paragraphs), meta, _normalized(found_headings))
+    body = found.body
+    marked = [] if body is None else ["".join(h.itertext()) for h in body.iter("head")]
+    return Read("\n\n".join(paragraphs), meta, _normalized(marked))
 
 
 READERS: dict[str, Callable[[str], Read]] = {
