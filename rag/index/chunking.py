@@ -22,7 +22,15 @@ from functools import cached_property
 from typing import Literal
 
 from rag.index.loading import Document
-from rag.text import LIST_MARKER, MONTHS, credits_document, normalize, split_sentences
+from rag.text import (
+    LIST_MARKER,
+    MONTHS,
+    credits_document,
+    introduces,
+    is_heading,
+    normalize,
+    split_sentences,
+)
 
 UnitKind = Literal["paragraph", "headline", "title"]
 
@@ -42,13 +50,23 @@ class Unit:
     outlet: str | None = None
     date: str | None = None
     boilerplate: bool = False
-    #: A paragraph its file marks as a heading (``Document.headings``); a line with no closing
-    #: punctuation counts as one too wherever headings are read (``heads_section``).
+    #: A paragraph its file marks as a heading (``Document.headings``); ``is_heading`` and
+    #: ``introduces`` also count a line with no closing punctuation as one.
     heading: bool = False
 
     @property
     def norm_text(self) -> str:
         return normalize(self.text)
+
+    def is_heading(self, text: str | None = None) -> bool:
+        """The unit, or ``text`` (one of its sentences), is a heading line: marked so by its file,
+        or a line with no closing punctuation (``rag.text.is_heading``)."""
+        return self.heading or is_heading(self.text if text is None else text)
+
+    def introduces(self, text: str | None = None) -> bool:
+        """The unit, or ``text`` (one of its sentences), announces what follows: a line ending
+        with a colon or a heading (``rag.text.introduces``), or a heading its file marks."""
+        return self.heading or introduces(self.text if text is None else text)
 
     @cached_property
     def describes_document(self) -> bool:

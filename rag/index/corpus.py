@@ -33,7 +33,7 @@ from typing import Any
 from rag.index.chunking import Unit
 from rag.index.keyword import KEYWORDS_VERSION, KeywordIndex
 from rag.index.store import Store, StoredPassage
-from rag.text import LIST_MARKER, introduces
+from rag.text import LIST_MARKER
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +84,13 @@ class DocTerms:
 
     @cached_property
     def following(self) -> dict[str, tuple[str, ...]]:
-        """Each paragraph that ends with a colon, and each subheading (``Unit.heading``,
-        ``rag.text.introduces``) -> the ids of what it introduces: the list items right after it
-        (``LIST_MARKER``), up to ``LIST_ITEMS``, or else the next paragraph."""
+        """Each paragraph that ends with a colon, and each subheading (``Unit.introduces``) ->
+        the ids of what it introduces: the list items right after it (``LIST_MARKER``), up to
+        ``LIST_ITEMS``, or else the next paragraph."""
         paragraphs = self.paragraphs
         out: dict[str, tuple[str, ...]] = {}
         for i, unit in enumerate(paragraphs[:-1]):
-            if not (unit.heading or introduces(unit.text)):
+            if not unit.introduces():
                 continue
             after = paragraphs[i + 1 : i + 1 + LIST_ITEMS]
             items = list(takewhile(lambda u: bool(LIST_MARKER.match(u.text)), after))

@@ -53,8 +53,6 @@ from rag.text import (
     asks_where_it_ran,
     asks_who,
     credits_document,
-    introduces,
-    is_heading,
     item_start,
     keywords,
     split_sentences,
@@ -536,7 +534,7 @@ def _announces(cand: Candidate) -> bool:
     return (
         cand.unit.kind == "paragraph"
         and cand.index == cand.sentence.count - 1
-        and (cand.unit.heading or introduces(cand.text))
+        and cand.unit.introduces(cand.text)
     )
 
 
@@ -588,12 +586,7 @@ def _headed(ranked: list[Candidate]) -> list[Candidate]:
             out.append(cand)
             continue
         section = cand.evidence.following[:1]
-        if (
-            not section
-            or item_start(section[0].text)
-            or section[0].heading
-            or is_heading(section[0].text)
-        ):
+        if not section or item_start(section[0].text) or section[0].is_heading():
             continue
         inside = next((c for c in ranked if c.unit.unit_id == section[0].unit_id), None)
         out.append(_introduced(cand, section[0]) if inside is None
