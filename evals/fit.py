@@ -251,6 +251,23 @@ def mean_quality(runs: list[list[tuple[GoldItem, Response]]]) -> dict[str, float
     return {m: statistics.fmean(q[m] for q in qs) for m in qs[0]}
 
 
+def quality_by_corpus(
+    runs: list[list[tuple[GoldItem, Response]]], by_corpus: dict[str, list[Example]]
+) -> dict[str, dict[str, float]]:
+    """``mean_quality`` on each dev corpus's questions alone (``runs``: each repeat's answers to
+    the questions of ``by_corpus``, in its order), rounded as the provenance keeps it."""
+    corpus_of = [name for name, group in by_corpus.items() for _ in group]
+    return {
+        name: {
+            m: round(v, 4)
+            for m, v in mean_quality(
+                [[p for p, c in zip(run, corpus_of, strict=True) if c == name] for run in runs]
+            ).items()
+        }
+        for name in by_corpus
+    }
+
+
 def answer_objective(quality: dict[str, float]) -> float:
     """What composed answers are chosen by (the ratios here, the reader's leave-out cut):
     fact recall plus citation precision, provided the median answer stays within
@@ -391,14 +408,7 @@ def main(argv: list[str] | None = None) -> int:
                 ratio_scores[(ratio, wide)] = {**q, "objective": answer_objective(q)}
         ratio, ratio_wide = max(ratio_scores, key=lambda r: (ratio_scores[r]["objective"], r))
         print(f"ratio={ratio} ratio_wide={ratio_wide} {ratio_scores[(ratio, ratio_wide)]}")
-        corpus_of = [name for name, group in by_corpus.items() for _ in group]
-        by_corpus_quality = {}
-        for name in by_corpus:
-            runs = [
-                [pair for pair, c in zip(run, corpus_of, strict=True) if c == name]
-                for run in composed[(ratio, ratio_wide)]
-            ]
-            by_corpus_quality[name] = {m: round(v, 4) for m, v in mean_quality(runs).items()}
+        by_corpus_quality = quality_by_corpus(composed[(ratio, ratio_wide)], by_corpus)
         for name, figures in by_corpus_quality.items():
             print(f"held out, {name} only: {figures}")
 

@@ -93,11 +93,12 @@ def reader_inputs(readings: list[list[list[float]]]) -> np.ndarray:
 
 
 def choose_by_answers(answers: dict[float | None, list[tuple[GoldItem, Response]]],
-                      corpus_of: list[str]) -> tuple[float | None, dict[str, Any]]:  # fmt: skip
+                      by_corpus: dict[str, list[fit.Example]]
+                      ) -> tuple[float | None, dict[str, Any]]:  # fmt: skip
     """The setting (of ``ReaderCheck.leave_out_below`` or ``promote_above``) that composes the
     best held-out answers (``answers`` by setting, one per dev question), and what choosing it
     is worth: each of ``FOLDS`` folds of questions is answered with the setting chosen on the
-    other four, on all of them and on each dev corpus's (``corpus_of``: each question's) alone.
+    other four, on all of them and on each dev corpus's (``by_corpus``, in the answers' order).
     Ties go to the first in ``answers`` (``None``, doing nothing, first)."""
     cuts = list(answers)
     n = len(next(iter(answers.values())))
@@ -124,15 +125,9 @@ def choose_by_answers(answers: dict[float | None, list[tuple[GoldItem, Response]
             for k, a in answers.items()
         },
         "cross_validated": {m: round(v, 4) for m, v in cross_validated.items()},
-        "cross_validated_by_corpus": {
-            name: {
-                m: round(v, 4)
-                for m, v in fit.answer_quality(
-                    [held[i] for i in range(n) if corpus_of[i] == name]
-                ).items()
-            }
-            for name in dict.fromkeys(corpus_of)
-        },
+        "cross_validated_by_corpus": fit.quality_by_corpus(
+            [[held[i] for i in range(n)]], by_corpus
+        ),
     }
     return chosen, report
 
@@ -148,7 +143,6 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         by_corpus, chain = fit.dev_examples(Path(tmp))
     examples = [ex for group in by_corpus.values() for ex in group]
-    corpus_of = [name for name, group in by_corpus.items() for _ in group]
     yq = np.asarray([int(ex.item.answerable) for ex in examples])
     probs0 = fit.out_of_fold(examples, c, 0)
     try:
@@ -210,14 +204,14 @@ def main(argv: list[str] | None = None) -> int:
 
     base = ReaderCheck(model=model, threshold=threshold)
     leave_out_below, leave_out_report = choose_by_answers(
-        answers({cut: replace(base, leave_out_below=cut) for cut in LEAVE_OUT_GRID}), corpus_of
+        answers({cut: replace(base, leave_out_below=cut) for cut in LEAVE_OUT_GRID}), by_corpus
     )
     print(f"leave out below {leave_out_below}: cross-validated "
           f"{leave_out_report['cross_validated']} against none "
           f"{leave_out_report['grid']['None']}")  # fmt: skip
     cut = replace(base, leave_out_below=leave_out_below)
     promote_above, promote_report = choose_by_answers(
-        answers({m: replace(cut, promote_above=m) for m in PROMOTE_GRID}), corpus_of
+        answers({m: replace(cut, promote_above=m) for m in PROMOTE_GRID}), by_corpus
     )
     print(f"promote above {promote_above}: cross-validated "
           f"{promote_report['cross_validated']} against none "

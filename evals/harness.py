@@ -567,8 +567,7 @@ def held_out_dev(scorer_path: Path, corpus: str | None = None) -> dict[str, floa
         chosen: dict[str, float] = provenance["ratios"]["grid"][f"{ratio},{wide}"]
     else:
         chosen = provenance["held_out_by_corpus"][corpus]
-    names = {"false_refusals": "false_refusal_rate"}
-    return {names.get(k, k): v for k, v in chosen.items() if k != "objective"}
+    return _as_board(chosen)
 
 
 def held_out_reader(check_path: Path, corpus: str | None = None) -> dict[str, float]:
@@ -579,8 +578,13 @@ def held_out_reader(check_path: Path, corpus: str | None = None) -> dict[str, fl
     chosen: dict[str, float] = (
         report["cross_validated"] if corpus is None else report["cross_validated_by_corpus"][corpus]
     )
+    return _as_board(chosen)
+
+
+def _as_board(figures: dict[str, float]) -> dict[str, float]:
+    """A fit's held-out figures (``evals.fit.answer_quality``) under the scoreboard's names."""
     names = {"false_refusals": "false_refusal_rate"}
-    return {names.get(k, k): v for k, v in chosen.items()}
+    return {names.get(k, k): v for k, v in figures.items() if k != "objective"}
 
 
 def write_reports(
