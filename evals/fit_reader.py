@@ -116,7 +116,8 @@ def choose_by_answers(answers: dict[float | None, list[tuple[GoldItem, Response]
         chosen_by_fold.append(cut)
         held.update((int(i), answers[cut][i]) for i in test)
     chosen = best(np.arange(n))
-    cross_validated = fit.answer_quality([held[i] for i in range(n)])
+    held_in_order = [held[i] for i in range(n)]
+    cross_validated = fit.answer_quality(held_in_order)
     report = {
         "chosen": chosen,
         "chosen_by_fold": chosen_by_fold,
@@ -125,9 +126,7 @@ def choose_by_answers(answers: dict[float | None, list[tuple[GoldItem, Response]
             for k, a in answers.items()
         },
         "cross_validated": {m: round(v, 4) for m, v in cross_validated.items()},
-        "cross_validated_by_corpus": fit.quality_by_corpus(
-            [[held[i] for i in range(n)]], by_corpus
-        ),
+        "cross_validated_by_corpus": fit.quality_by_corpus([held_in_order], by_corpus),
     }
     return chosen, report
 
