@@ -26,28 +26,8 @@ precision 0.865 -> 0.891 and facts 0.832 -> 0.850, with four 0.904 and 0.856, an
 reading in the check 0.901 and 0.865. Eight readings cost about five seconds an answer on two
 cores, so the check is opt-in (``RAG_READER=local``).
 
-Tried and not kept (dev, held out, 2026-12-04; the readings are not kept): each prompt's reading of
-the question against the empty sentence "N/A" as an input (contextual calibration: AUC 0.948 ->
-0.949, nothing at the refusal threshold); a learned reranker of the four read candidates in place
-of ``promote``/``leave_out`` (facts 0.865 -> 0.865, precision 0.901 -> 0.898); headlines read with
-their outlet and date, as the answer shows them (log loss 0.233 -> 0.228, but facts 0.865 -> 0.859,
-precision 0.901 -> 0.899); and ``STATES`` asked again after six worked examples of near misses, its
-mean over the four read as the check's last input (log loss 0.233 -> 0.218, refusals 0.778 ->
-0.817, facts 0.865 -> 0.856, four readings more an answer). That last was read on the held-out sets
-too, and was no better there on any figure (test false refusals 4 -> 5 of 68, facts 62 -> 61 of 68;
-second corpus refusals 19 -> 18 of 25, false refusals 7 -> 8 of 117; the rest equal): the dev gain
-was within its noise (about five of 120 unanswerable). Also not kept (dev, 2026-12-04,
-evals/EXPERIMENTS.md "What a reader reads first"): the ``PHRASE`` reply generated (16 tokens at
-most) rather than scored, its confidence, whether it is copied from the sentence and whether it
-repeats the question as inputs of the check (log loss 0.233 -> 0.227 at best, refusals within two
-questions); a third yes/no prompt, whether the sentence gives the asked fact "about exactly what
-the question names" (the check's log loss 0.233 -> 0.234, refusals 0.778 -> 0.783); quoting every
-read candidate the readings accept; and trees choosing which candidates are read (a gold sentence
-among the four already for 0.95 of answerable dev questions); and (2026-12-06) the question's
-likelihood after each of the two best sentences and its PMI against "N/A" (UPR): the PMI added
-nothing (log loss 0.233 -> 0.232 at best), and the likelihood's apparent gain (0.210) was the
-question's likelihood alone, a property of its wording rather than of the sources
-(evals/EXPERIMENTS.md, "The question's likelihood").
+What else was tried beside each part (other prompts, other inputs of the check, other ways to
+order the quote) and why it was not kept: evals/EXPERIMENTS.md, "A reader before the answer".
 
     >>> check = ReaderCheck.load()
     >>> 0.0 < check.threshold < 1.0
