@@ -396,6 +396,16 @@ def item_start(text: str) -> int:
     return marker.end() if marker else 0
 
 
+def has_words(text: str) -> bool:
+    """A letter or a digit is in it. A line of marks alone ("#", "-", "* * *": a page copied as
+    text keeps its heading marks and rules) is no text to cite or to title a document with.
+
+    >>> [has_words(t) for t in ("#", "- -", "* * *", "## A moving target", "2024")]
+    [False, False, False, True, True]
+    """
+    return any(c.isalnum() for c in text)
+
+
 #: Closing punctuation: a line that ends in none of these is a fragment (a subheading, a caption).
 CLOSED = re.compile(r"[.!?:;\"'\u201d\u2019)\]]\s*$")
 

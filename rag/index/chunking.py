@@ -26,6 +26,7 @@ from rag.text import (
     LIST_MARKER,
     MONTHS,
     credits_document,
+    has_words,
     introduces,
     is_heading,
     normalize,
@@ -239,7 +240,7 @@ def split_units(doc: Document) -> list[Unit]:
     sign-up line at the top and bottom, yields one unit flagged ``boilerplate``.
     """
     doc_id = doc_id_for(doc.source)
-    blocks = [part for block in _blocks(doc.text) for part in _parts(block)]
+    blocks = [part for block in _blocks(doc.text) for part in _parts(block) if has_words(part)]
     units: list[Unit] = []
     seen: dict[str, int] = {}
     counts: dict[UnitKind, int] = {"paragraph": 0, "headline": 0, "title": 0}

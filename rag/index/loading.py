@@ -33,7 +33,7 @@ import yaml
 from markdown_it import MarkdownIt
 
 from rag.errors import DocumentError
-from rag.text import credits_document, normalize, split_sentences
+from rag.text import credits_document, has_words, normalize, split_sentences
 
 SIDECAR_SUFFIX = ".meta.toml"
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -411,8 +411,8 @@ def load_document(path: Path) -> Document:
     raw = _decode(raw_bytes, name)
     text, embedded, headings = reader(raw)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not normalize(text):
-        raise DocumentError(name, "is empty (no text to index)")
+    if not has_words(text):
+        raise DocumentError(name, "is empty (no text to index: not a letter or a digit in it)")
     sidecar, meta_bytes = _read_sidecar(path)
     meta = {**embedded, **sidecar}
     digest = _digest(raw_bytes, meta_bytes)
@@ -564,7 +564,7 @@ def _title_line(text: str) -> str | None:
     first = lines[0].strip()
     if len(lines) < 2 or not first or len(first) > 200 or _SENTENCE_END.search(first):
         return None
-    if first.startswith(("-", "*", "•")):
+    if first.startswith(("-", "*", "•")) or not has_words(first):
         return None
     return first
 
@@ -579,7 +579,7 @@ def _split_outlet(line: str) -> tuple[str, str | None]:
 
 def _fallback_title(text: str, limit: int = 80) -> str:
     """A readable stand-in title: the opening words of the first substantial paragraph."""
-    paragraphs = [normalize(p) for p in re.split(r"\n", text) if normalize(p)]
+    paragraphs = [normalize(p) for p in re.split(r"\n", text) if has_words(p)]
     first = next((p for p in paragraphs if len(p.split()) >= 8), paragraphs[0])
     if len(first) <= limit:
         return first

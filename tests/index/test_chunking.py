@@ -242,3 +242,25 @@ def test_any_file_is_read_or_refused_with_a_reason(
     assert len({u.unit_id for u in units}) == len(units)
     passages = split_passages(units, _count, 64)
     assert {p.unit.unit_id for p in passages} == {u.unit_id for u in units}
+
+
+def test_a_line_of_marks_alone_is_no_unit_and_no_title(tmp_path: Path) -> None:
+    """A page copied as text keeps its heading marks and rules ("#", "-", "* * *"): none is a
+    unit to cite, and none is the title."""
+    page = tmp_path / "copied.txt"
+    text = "#\n\nA real paragraph.\n\n* * *\n\n## A moving target\n\n-\n\nThe end.\n"
+    page.write_text(text, "utf-8")
+    doc = load_document(page)
+    assert doc.title == "A real paragraph."
+    assert [u.text for u in split_units(doc)] == [
+        "A real paragraph.",
+        "## A moving target",
+        "The end.",
+    ]
+
+
+def test_a_file_of_marks_alone_is_refused_as_empty(tmp_path: Path) -> None:
+    page = tmp_path / "rules.txt"
+    page.write_text("* * *\n\n---\n", "utf-8")
+    with pytest.raises(DocumentError, match="rules.txt.*is empty"):
+        load_document(page)
