@@ -562,9 +562,9 @@ def _title_line(text: str) -> str | None:
     """The first line, when it reads as a title: short, unpunctuated, followed by more text."""
     lines = text.strip().split("\n")
     first = lines[0].strip()
-    if len(lines) < 2 or not first or len(first) > 200 or _SENTENCE_END.search(first):
+    if len(lines) < 2 or not has_words(first) or len(first) > 200 or _SENTENCE_END.search(first):
         return None
-    if first.startswith(("-", "*", "•")) or not has_words(first):
+    if first.startswith(("-", "*", "•")):
         return None
     return first
 
